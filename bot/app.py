@@ -1,0 +1,75 @@
+"""The composition root: the one place that turns settings into a wired object graph."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.config import Settings
+from bot.core.engine import Engine
+from intents.knowledge import KnowledgeBase
+from storage.db import Database
+from storage.repositories import (
+    SqlConversationStore,
+    SqlDeliveryLog,
+    SqlQuestionLog,
+    SqlTranscriptLog,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    """Everything a command or a server needs, built once per process."""
+
+    settings: Settings
+    knowledge: KnowledgeBase
+    database: Database
+    engine: Engine
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.database.dispose()
+
+
+def configure_logging(settings: Settings) -> None:
+    """Logs go to standard error, at the configured level."""
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
+    # Library loggers put whole updates (personal data) in DEBUG lines; keep them quieter.
+    for noisy in ("httpx", "telegram", "slack_bolt", "slack_sdk", "sqlalchemy.engine"):
+        logging.getLogger(noisy).setLevel(
+            max(logging.INFO, logging.getLevelName(settings.log_level))
+        )
+
+
+def open_knowledge(settings: Settings) -> KnowledgeBase:
+    """The intent catalog from `LINGANG_INTENTS_DIR` (raises `CatalogError`)."""
+    return KnowledgeBase(settings.intents_dir)
+
+
+def open_database(settings: Settings) -> Database:
+    """The database, with its schema made current (SQLite) or checked (PostgreSQL)."""
+    database = Database(settings.resolved_database_url)
+    try:
+        database.ensure_schema()
+    except Exception:
+        database.dispose()
+        raise
+    return database
+
+
+def build_app(settings: Settings) -> App:
+    """Wire the catalog, the database and the engine."""
+    knowledge = open_knowledge(settings)
+    database = open_database(settings)
+    engine = Engine(
+        knowledge,
+        conversations=SqlConversationStore(database),
+        deliveries=SqlDeliveryLog(database),
+        transcripts=SqlTranscriptLog(database),
+        questions=SqlQuestionLog(database),
+    )
+    return App(settings, knowledge, database, engine)

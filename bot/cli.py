@@ -1,0 +1,256 @@
+"""The `lingang-bot` command line: chat in a terminal, ask questions, manage the database."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from types import ModuleType
+from typing import Annotated, Literal, NoReturn
+
+import typer
+
+from bot import __version__
+from bot.adapters import console
+from bot.app import App, build_app, configure_logging, open_knowledge
+from bot.config import ConfigError, Settings, load_settings
+from bot.core.answers import Answer, answer
+from bot.core.messages import Button
+from bot.core.ports import StorageUnavailable
+from intents.catalog import CatalogError
+from storage.db import Database, SchemaOutOfDate
+
+cli = typer.Typer(
+    help="The Lingang FAQ and lead bot.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_cli = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+
+Lang = Literal["en", "zh"]
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"lingang-bot {__version__}")
+        raise typer.Exit
+
+
+@cli.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """The Lingang FAQ and lead bot."""
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        _fail(f"configuration error:\n{exc}", code=2)
+    configure_logging(settings)
+    return settings
+
+
+@contextmanager
+def _running(settings: Settings) -> Iterator[App]:
+    """The wired app, or one clear line that says which setting to fix."""
+    try:
+        app = build_app(settings)
+    except CatalogError as exc:
+        _fail(f"LINGANG_INTENTS_DIR ({settings.intents_dir}): {exc}", code=2)
+    except StorageUnavailable as exc:
+        _fail(f"LINGANG_DATABASE_URL: cannot reach the database: {exc}")
+    except SchemaOutOfDate as exc:
+        _fail(f"LINGANG_DATABASE_URL: {exc}")
+    except OSError as exc:
+        _fail(f"LINGANG_DATABASE_URL / LINGANG_DATA_DIR: cannot create the database file: {exc}")
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+def _lines(stream: Iterable[str]) -> Iterator[str]:
+    for line in stream:
+        yield line.rstrip("\r\n")
+
+
+def _tolerant_stdin() -> None:
+    # Undecodable bytes become U+FFFD, which the engine answers as "not text".
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        sys.stdin.reconfigure(errors="replace")
+
+
+@cli.command()
+def chat(
+    lang: Annotated[
+        Lang | None, typer.Option("--lang", help="Answer in this language (en or zh).")
+    ] = None,
+    user: Annotated[
+        str, typer.Option("--user", help="Who is chatting; each user has one conversation.")
+    ] = "local",
+    jsonl: Annotated[
+        bool,
+        typer.Option(
+            "--jsonl",
+            help='Machine-readable: read text or {"text"|"payload": ...} lines, '
+            'write one {"replies": [...]} line per input.',
+        ),
+    ] = False,
+) -> None:
+    """Talk to the bot in the terminal (type a button's number to press it)."""
+    settings = _settings()
+    _tolerant_stdin()
+    with _running(settings) as app:
+        session = console.Session(user_id=user, language=lang)
+        if lang:
+            app.engine.handle(session.incoming(payload=f"lang:{lang}"))
+        if jsonl:
+            _chat_jsonl(app, session)
+        else:
+            _chat_terminal(app, session, settings.data_dir / "chat_history")
+
+
+def _chat_jsonl(app: App, session: console.Session) -> None:
+    for line in _lines(sys.stdin):
+        try:
+            incoming = console.json_to_incoming(session, line)
+        except console.BadLine as exc:
+            typer.echo(console.render_json([], error=str(exc)))
+        else:
+            typer.echo(console.render_json(app.engine.handle(incoming)))
+        sys.stdout.flush()
+
+
+def _chat_terminal(app: App, session: console.Session, history: Path) -> None:
+    readline = _readline(history)
+    typer.echo("Ask about Lingang in English or Chinese. Ctrl-D quits.", err=True)
+    shown: tuple[Button, ...] = ()
+    try:
+        while True:
+            try:
+                line = input("you> ")
+            except EOFError:
+                break
+            replies = app.engine.handle(console.to_incoming(session, line, shown))
+            text, shown = console.render_text(replies)
+            if text:
+                typer.echo(f"bot> {text}")
+    except KeyboardInterrupt:
+        typer.echo("", err=True)
+    finally:
+        if readline is not None:
+            with suppress(OSError):
+                readline.write_history_file(str(history))
+
+
+def _readline(history: Path) -> ModuleType | None:
+    """Line editing and history when a person types at a terminal."""
+    if not sys.stdin.isatty():
+        return None
+    try:
+        import readline  # noqa: PLC0415  (not on every platform)
+    except ImportError:
+        return None
+    history.parent.mkdir(parents=True, exist_ok=True)
+    with suppress(OSError):
+        readline.read_history_file(str(history))
+    readline.set_history_length(1000)
+    return readline
+
+
+@cli.command()
+def ask(
+    question: Annotated[
+        str | None, typer.Argument(help="The question; without it, each line of standard input.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per question, with the match.")
+    ] = False,
+) -> None:
+    """Answer questions from the catalog alone (no conversation, no database)."""
+    settings = _settings()
+    try:
+        knowledge = open_knowledge(settings)
+    except CatalogError as exc:
+        _fail(f"LINGANG_INTENTS_DIR ({settings.intents_dir}): {exc}", code=2)
+    if question is None:
+        _tolerant_stdin()
+    questions = [question] if question is not None else _lines(sys.stdin)
+    for text in questions:
+        result = answer(knowledge.current, text)
+        typer.echo(
+            json.dumps(_explained(text, result), ensure_ascii=False)
+            if as_json
+            else result.reply.text
+        )
+        sys.stdout.flush()
+
+
+def _explained(question: str, result: Answer) -> dict[str, object]:
+    match = result.match
+    return {
+        "question": question,
+        "intent": match.intent_id if match else None,
+        "confidence": round(match.score, 4) if match else 0.0,
+        "answer": result.reply.text,
+        "alternatives": [
+            {"intent": c.intent_id, "score": round(c.score, 4)}
+            for c in (match.alternatives if match else ())
+        ],
+    }
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database schema to the newest version."""
+    database = _database()
+    try:
+        database.upgrade()
+        current, _ = database.schema_revisions()
+    except StorageUnavailable as exc:
+        _fail(f"LINGANG_DATABASE_URL: cannot reach the database: {exc}")
+    finally:
+        database.dispose()
+    typer.echo(f"database {database.safe_url} is at schema revision {current}")
+
+
+@db_cli.command("check")
+def db_check() -> None:
+    """Fail if the models and the migrations disagree (a migration is missing)."""
+    from alembic import command  # noqa: PLC0415  (only this developer command needs it)
+    from alembic.util import AutogenerateDiffsDetected  # noqa: PLC0415
+
+    database = _database()
+    try:
+        database.ensure_schema()
+        command.check(database.alembic_config())
+    except AutogenerateDiffsDetected as exc:
+        _fail(f"models and migrations differ: {exc}")
+    except (StorageUnavailable, SchemaOutOfDate) as exc:
+        _fail(f"LINGANG_DATABASE_URL: {exc}")
+    finally:
+        database.dispose()
+
+
+def _database() -> Database:
+    return Database(_settings().resolved_database_url)
+
+
+def main() -> None:
+    """Entry point of the `lingang-bot` console script."""
+    cli()

@@ -1,0 +1,144 @@
+"""Settings, read once at start-up: from the environment, then `.env`, then defaults.
+
+A malformed value stops the start with a message naming the variable; secret values are
+`SecretStr`, so they never appear in logs, errors or reprs.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from intents.catalog import PACKAGED_DIR
+
+SUPPORTED_DATABASES = ("sqlite", "postgresql")
+
+
+class ConfigError(Exception):
+    """The settings are unusable; each line of the message names one variable."""
+
+
+def _database_url(value: SecretStr | None) -> SecretStr | None:
+    if value is None:
+        return None
+    try:
+        url = make_url(value.get_secret_value())
+    except ArgumentError:
+        raise ValueError(
+            "not a database URL; expected e.g. sqlite:///var/lingang.db or "
+            "postgresql+psycopg://user@host:5432/dbname"
+        ) from None
+    if url.get_backend_name() not in SUPPORTED_DATABASES:
+        raise ValueError(
+            f"unsupported database {url.get_backend_name()!r}; use sqlite or postgresql"
+        )
+    return value
+
+
+def _http_url(value: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", value):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+def _secret(pattern: str, example: str) -> AfterValidator:
+    def check(value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(pattern, value.get_secret_value()):
+            raise ValueError(f"does not look right (expected the form {example})")
+        return value
+
+    return AfterValidator(check)
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+
+
+class Settings(BaseSettings):
+    """Every setting of the bot. Field aliases are the environment variable names."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        frozen=True,
+    )
+
+    data_dir: Path = Field(
+        Path("var"),
+        alias="LINGANG_DATA_DIR",
+        description="Folder for the embedded SQLite database and the chat history.",
+    )
+    database_url: Annotated[SecretStr | None, AfterValidator(_database_url)] = Field(
+        None,
+        alias="LINGANG_DATABASE_URL",
+        description="SQLAlchemy URL of the database (secret: it may hold a password); default: "
+        "SQLite file `lingang.db` in LINGANG_DATA_DIR. PostgreSQL: "
+        "`postgresql+psycopg://user:password@host:5432/db`.",
+    )
+    intents_dir: Path = Field(
+        PACKAGED_DIR,
+        alias="LINGANG_INTENTS_DIR",
+        description="Folder with `catalog.yaml` and `faq/*.yaml`; default: the packaged catalog.",
+    )
+    log_level: Annotated[
+        Literal["DEBUG", "INFO", "WARNING", "ERROR"], BeforeValidator(lambda v: str(v).upper())
+    ] = Field("WARNING", alias="LINGANG_LOG_LEVEL", description="Least severe log level written.")
+    telegram_bot_token: Annotated[
+        SecretStr | None, _secret(r"\d+:[A-Za-z0-9_-]{30,}", "123456:ABC...")
+    ] = Field(None, alias="TELEGRAM_BOT_TOKEN", description="Bot token from @BotFather (secret).")
+    telegram_api_base_url: HttpUrl = Field(
+        "https://api.telegram.org/bot",
+        alias="TELEGRAM_API_BASE_URL",
+        description="Bot API base URL (python-telegram-bot's `base_url`), for a self-hosted "
+        "Bot API server or a test fake.",
+    )
+    slack_bot_token: Annotated[SecretStr | None, _secret(r"xoxb-[\w-]+", "xoxb-...")] = Field(
+        None, alias="SLACK_BOT_TOKEN", description="Slack bot token (secret)."
+    )
+    slack_signing_secret: Annotated[SecretStr | None, _secret(r"[0-9a-fA-F]{16,}", "hex")] = Field(
+        None,
+        alias="SLACK_SIGNING_SECRET",
+        description="Slack signing secret; enables HTTP mode (secret).",
+    )
+    slack_app_token: Annotated[SecretStr | None, _secret(r"xapp-[\w-]+", "xapp-...")] = Field(
+        None,
+        alias="SLACK_APP_TOKEN",
+        description="Slack app-level token; enables Socket Mode (secret).",
+    )
+    slack_api_url: HttpUrl = Field(
+        "https://slack.com/api/",
+        alias="SLACK_API_URL",
+        description="Slack Web API base URL (slack_sdk's `base_url`), for a test fake.",
+    )
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL to use: the setting, or the SQLite file in the data folder."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{(self.data_dir / 'lingang.db').resolve()}"
+
+
+def env_names() -> list[str]:
+    """The environment variable of every setting, in declaration order."""
+    return [field.alias or name for name, field in Settings.model_fields.items()]
+
+
+def load_settings(env_file: Path | None = Path(".env")) -> Settings:
+    """Read the settings once; `ConfigError` names each variable that is wrong."""
+    try:
+        return Settings(_env_file=env_file)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors(include_url=False, include_input=False):
+            name = str(error["loc"][0]) if error["loc"] else "settings"
+            message = str(error["msg"]).removeprefix("Value error, ")
+            lines.append(f"{name}: {message}")
+        raise ConfigError("\n".join(lines)) from None

@@ -1,0 +1,84 @@
+"""What the catalog says: answers to questions, and the engine's own replies around them.
+
+Pure functions of one `Knowledge` snapshot, so a turn uses one catalog from start to end
+even when an admin reloads meanwhile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core.messages import Button, Language, Reply
+from bot.core.screening import Verdict, screen
+from intents.catalog import ButtonSpec, Catalog
+from intents.knowledge import Knowledge
+from intents.matcher import Match
+from intents.text import guess_language
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The reply to one question, the match that explains it and the language chosen."""
+
+    match: Match | None
+    reply: Reply
+    language: Language
+
+
+def answer(
+    knowledge: Knowledge, text: str, language: Language | None = None, usual: Language | None = None
+) -> Answer:
+    """The catalog's answer to one question, without any conversation around it.
+
+    The reply is in `language` when given, else in the language of the question, else in
+    `usual` (the conversation's language so far), else in English.
+    """
+    catalog = knowledge.catalog
+    lang = language or guess_language(text) or usual or "en"
+    screened = screen(text, catalog.settings.limits.max_message_chars)
+    if screened.verdict != "ok":
+        return Answer(None, refusal(catalog, screened.verdict, lang), lang)
+    match = knowledge.matcher.match(screened.text)
+    if match.intent_id is not None:
+        return Answer(match, intent_reply(catalog, match.intent_id, lang), lang)
+    if match.ambiguous:
+        threshold = catalog.settings.matching.threshold
+        buttons = tuple(
+            Button(catalog.intent(c.intent_id).title.get(lang), f"intent:{c.intent_id}")
+            for c in match.candidates
+            if c.score >= threshold
+        )
+        return Answer(
+            match, Reply(catalog.replies.did_you_mean.get(lang), buttons, "clarify"), lang
+        )
+    return Answer(match, fallback(catalog, lang), lang)
+
+
+def intent_reply(catalog: Catalog, intent_id: str, lang: Language) -> Reply:
+    """An intent's answer with its follow-up buttons."""
+    intent = catalog.intent(intent_id)
+    return Reply(intent.answer.get(lang), buttons(intent.buttons, lang))
+
+
+def fallback(catalog: Catalog, lang: Language) -> Reply:
+    """The honest "I don't know that one", with a way to reach a consultant."""
+    return Reply(
+        catalog.replies.fallback.get(lang),
+        buttons(catalog.settings.fallback_buttons, lang),
+        kind="fallback",
+    )
+
+
+def refusal(catalog: Catalog, verdict: Verdict, lang: Language) -> Reply:
+    """Why a message could not be taken (empty, too long, not text)."""
+    replies = catalog.replies
+    if verdict == "too_long":
+        limit = catalog.settings.limits.max_message_chars
+        return Reply(replies.too_long.get(lang).format(limit=limit), kind="error")
+    text = replies.not_text if verdict == "not_text" else replies.empty_message
+    return Reply(text.get(lang), kind="error")
+
+
+def buttons(specs: tuple[ButtonSpec, ...], lang: Language) -> tuple[Button, ...]:
+    """Button specs from the catalog as buttons in `lang`."""
+    return tuple(Button(spec.title.get(lang), spec.payload) for spec in specs)

@@ -1,0 +1,238 @@
+"""Load and validate the content: intents (`faq/*.yaml`), settings and replies (`catalog.yaml`).
+
+Every problem is reported with the file and line it comes from; a catalog with any problem is
+not loaded at all, so a bad edit can never replace a good catalog.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from intents.sourcefile import SourceError, SourceFile, read_source
+from intents.text import Lang
+
+PACKAGED_DIR = Path(__file__).resolve().parent
+INTENT_ID = r"^[a-z][a-z0-9_]{1,63}$"
+PAYLOAD = re.compile(r"^(intent:[a-z][a-z0-9_]{1,63}|lang:(en|zh))$")
+
+M = TypeVar("M", bound=BaseModel)
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Localized(_Model):
+    """One text in English and Chinese."""
+
+    en: Text
+    zh: Text
+
+    def get(self, lang: Lang) -> str:
+        """The text in `lang`."""
+        return self.en if lang == "en" else self.zh
+
+
+class Phrases(_Model):
+    """Example sentences per language (either may be empty)."""
+
+    en: tuple[Text, ...] = ()
+    zh: tuple[Text, ...] = ()
+
+    def get(self, lang: Lang) -> tuple[str, ...]:
+        """The phrases in `lang`."""
+        return self.en if lang == "en" else self.zh
+
+    def items(self) -> Iterator[tuple[Lang, str]]:
+        """Every phrase with its language."""
+        for lang in ("en", "zh"):
+            for phrase in self.get(lang):
+                yield lang, phrase
+
+
+class ButtonSpec(_Model):
+    """A follow-up choice: to another intent (`intent:ID`) or a language (`lang:en|zh`)."""
+
+    title: Localized
+    payload: Annotated[str, StringConstraints(pattern=PAYLOAD.pattern)]
+
+
+class Intent(_Model):
+    """One thing a prospect may ask, with the ways they ask it and the answer."""
+
+    id: Annotated[str, StringConstraints(pattern=INTENT_ID)]
+    title: Localized
+    tags: tuple[Text, ...] = ()
+    examples: Phrases
+    negatives: Phrases = Phrases()
+    tests: Phrases = Phrases()
+    answer: Localized
+    buttons: tuple[ButtonSpec, ...] = ()
+    sources: tuple[Text, ...] = ()
+    reviewed: date | None = None
+
+
+class FaqFile(_Model):
+    """The layout of one `faq/*.yaml` file."""
+
+    intents: tuple[Intent, ...]
+
+
+class MatchingSettings(_Model):
+    """How sure the matcher must be before it answers (scores are 0..1)."""
+
+    threshold: float = Field(ge=0, le=1)
+    margin: float = Field(ge=0, le=1)
+    alternatives: int = Field(ge=1, le=10)
+
+
+class Limits(_Model):
+    """Sizes the engine enforces on messages and content."""
+
+    max_message_chars: int = Field(ge=16)
+    max_answer_chars: int = Field(ge=16)
+
+
+class Replies(_Model):
+    """The texts the engine itself says, in both languages."""
+
+    fallback: Localized
+    empty_message: Localized
+    too_long: Localized
+    not_text: Localized
+    unknown_command: Localized
+    did_you_mean: Localized
+    choose_language: Localized
+    language_chosen: Localized
+
+
+class CatalogSettings(_Model):
+    """The layout of `catalog.yaml`."""
+
+    version: Literal[1]
+    matching: MatchingSettings
+    limits: Limits
+    replies: Replies
+    fallback_buttons: tuple[ButtonSpec, ...] = ()
+    language_buttons: tuple[ButtonSpec, ...]
+
+
+class CatalogError(Exception):
+    """The catalog could not be loaded; `problems` lists each one with file and line."""
+
+    def __init__(self, problems: list[SourceError]) -> None:
+        self.problems = problems
+        summary = "\n".join(str(problem) for problem in problems)
+        super().__init__(f"{len(problems)} problem(s) in the intent catalog:\n{summary}")
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """A validated, immutable catalog: the intents and what the engine says around them."""
+
+    directory: Path
+    settings: CatalogSettings
+    intents: Mapping[str, Intent]
+    fingerprint: str
+    origin: Mapping[str, Path] = field(repr=False)
+
+    @property
+    def replies(self) -> Replies:
+        """The engine's own texts."""
+        return self.settings.replies
+
+    def intent(self, intent_id: str) -> Intent:
+        """The intent named `intent_id` (KeyError when there is none)."""
+        return self.intents[intent_id]
+
+
+def load_catalog(directory: Path = PACKAGED_DIR) -> Catalog:
+    """Read and validate `catalog.yaml` and every `faq/*.yaml` under `directory`."""
+    problems: list[SourceError] = []
+    settings_path = directory / "catalog.yaml"
+    faq_paths = sorted((directory / "faq").glob("*.yaml"))
+    if not settings_path.is_file():
+        raise CatalogError([SourceError(settings_path, 1, "catalog.yaml is missing")])
+    if not faq_paths:
+        problems.append(SourceError(directory / "faq", 1, "no faq/*.yaml files"))
+
+    settings_source = _read(settings_path, problems)
+    settings = _validate(settings_source, CatalogSettings, problems) if settings_source else None
+    intents: dict[str, Intent] = {}
+    origin: dict[str, Path] = {}
+    references: list[tuple[SourceFile, tuple[str | int, ...], str]] = []
+    for path in faq_paths:
+        source = _read(path, problems)
+        faq = _validate(source, FaqFile, problems) if source else None
+        if source is None or faq is None:
+            continue
+        for index, intent in enumerate(faq.intents):
+            at: tuple[str | int, ...] = ("intents", index)
+            if intent.id in intents:
+                first = origin[intent.id]
+                problems.append(
+                    source.error(
+                        (*at, "id"), f"duplicate intent id {intent.id!r} (also in {first})"
+                    )
+                )
+                continue
+            intents[intent.id] = intent
+            origin[intent.id] = path
+            if not any(True for _ in intent.examples.items()):
+                problems.append(source.error((*at, "examples"), "an intent needs examples"))
+            for number, button in enumerate(intent.buttons):
+                references.append((source, (*at, "buttons", number, "payload"), button.payload))
+
+    if settings is not None and settings_source is not None:
+        for group in ("fallback_buttons", "language_buttons"):
+            for number, button in enumerate(getattr(settings, group)):
+                references.append((settings_source, (group, number, "payload"), button.payload))
+    problems.extend(_dangling(references, intents))
+    if problems or settings is None:
+        raise CatalogError(problems)
+    return Catalog(directory, settings, intents, _fingerprint([settings_path, *faq_paths]), origin)
+
+
+def _dangling(
+    references: list[tuple[SourceFile, tuple[str | int, ...], str]], intents: Mapping[str, Intent]
+) -> Iterator[SourceError]:
+    """Buttons that point to an intent the catalog does not have."""
+    for source, at, payload in references:
+        target = payload.removeprefix("intent:")
+        if payload.startswith("intent:") and target not in intents:
+            yield source.error(at, f"button points to unknown intent {target!r}")
+
+
+def _fingerprint(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _read(path: Path, problems: list[SourceError]) -> SourceFile | None:
+    try:
+        return read_source(path)
+    except SourceError as exc:
+        problems.append(exc)
+        return None
+
+
+def _validate(source: SourceFile, model: type[M], problems: list[SourceError]) -> M | None:
+    try:
+        return model.model_validate(source.data)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+            problems.append(source.error(error["loc"], f"{where}: {error['msg']}"))
+        return None

@@ -1,0 +1,49 @@
+"""Text normalisation and a per-message language guess, shared by the catalog and the matcher."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Literal
+
+Lang = Literal["en", "zh"]
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
+_LATIN = re.compile(r"[a-z]", re.IGNORECASE)
+_SPACES = re.compile(r"\s+")
+
+
+def _is_separator(char: str) -> bool:
+    """Punctuation, symbols and controls carry no meaning for matching; letters, digits do."""
+    category = unicodedata.category(char)
+    return category[0] in "PSCZ"
+
+
+def normalize(text: str) -> str:
+    """NFKC (folds full-width forms), case-fold, punctuation and symbols to spaces, one space."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    cleaned = "".join(" " if _is_separator(char) else char for char in folded)
+    return _SPACES.sub(" ", cleaned).strip()
+
+
+def han_count(text: str) -> int:
+    """Number of Chinese characters (CJK unified ideographs) in `text`."""
+    return len(_CJK.findall(text))
+
+
+def guess_language(text: str) -> Lang | None:
+    """`zh` when Chinese characters carry the message, `en` for Latin text, None if neither.
+
+    One Chinese character weighs as much as one Latin word: "Lingang 在哪里" is Chinese,
+    "what does 临港 mean" is English.
+    """
+    han = han_count(text)
+    latin_words = len(re.findall(r"[a-z]+", text, re.IGNORECASE))
+    if han == 0 and latin_words == 0:
+        return None
+    return "zh" if han >= latin_words else "en"
+
+
+def has_latin(text: str) -> bool:
+    """Whether the text has any Latin letter."""
+    return _LATIN.search(text) is not None

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models and the repositories that implement `bot.core.ports`."""

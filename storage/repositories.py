@@ -1,0 +1,308 @@
+"""SQL implementations of the core's ports, one short transaction per call."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from bot.core.messages import Language
+from bot.core.ports import StaleState
+from bot.core.records import ConsentRecord, Lead, LeadStatus, TranscriptEntry, UnansweredQuestion
+from bot.core.state import ConversationState
+from storage.db import Database
+from storage.models import (
+    ConsentRecordRow,
+    ConversationRow,
+    LeadRow,
+    ProcessedDeliveryRow,
+    TranscriptMessageRow,
+    UnansweredQuestionRow,
+    utc_now,
+)
+
+
+class SqlConversationStore:
+    """`ConversationStore` on the `conversations` table."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def load(self, channel: str, conversation_id: str) -> ConversationState | None:
+        """The stored state, or None."""
+        query = select(ConversationRow).where(
+            ConversationRow.channel == channel, ConversationRow.conversation_id == conversation_id
+        )
+        with self._db.transaction() as session:
+            row = session.scalars(query).one_or_none()
+            if row is None:
+                return None
+            return ConversationState(
+                row.channel,
+                row.conversation_id,
+                row.user_id,
+                language=cast(Language | None, row.language),
+                language_chosen=row.language_chosen,
+                form=row.form,
+                version=row.version,
+            )
+
+    def save(self, state: ConversationState) -> ConversationState:
+        """Insert or update if the stored version is still `state.version`."""
+        values: dict[str, Any] = {
+            "user_id": state.user_id,
+            "language": state.language,
+            "language_chosen": state.language_chosen,
+            "form": dict(state.form) if state.form is not None else None,
+            "version": state.version + 1,
+            "updated_at": utc_now(),
+        }
+        try:
+            with self._db.transaction() as session:
+                if state.version == 0:
+                    session.add(
+                        ConversationRow(
+                            channel=state.channel, conversation_id=state.conversation_id, **values
+                        )
+                    )
+                else:
+                    result = session.execute(
+                        update(ConversationRow)
+                        .where(
+                            ConversationRow.channel == state.channel,
+                            ConversationRow.conversation_id == state.conversation_id,
+                            ConversationRow.version == state.version,
+                        )
+                        .values(**values)
+                    )
+                    if cast(CursorResult[Any], result).rowcount != 1:
+                        raise StaleState(state.conversation_id)
+        except IntegrityError as exc:  # two first messages of a new conversation
+            raise StaleState(state.conversation_id) from exc
+        return replace(state, version=state.version + 1)
+
+
+class SqlDeliveryLog:
+    """`DeliveryLog` on `processed_deliveries`; its unique key settles races between replicas."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def first_delivery(self, channel: str, delivery_id: str) -> bool:
+        """Insert the delivery unless present; True if this call inserted it."""
+        dialect = self._db.engine.dialect.name
+        insert_: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement: Insert = (
+            insert_(ProcessedDeliveryRow)
+            .values(channel=channel, delivery_id=delivery_id, processed_at=utc_now())
+            .on_conflict_do_nothing(index_elements=["channel", "delivery_id"])
+        )
+        with self._db.transaction() as session:
+            result = cast(CursorResult[Any], session.execute(statement))
+            return result.rowcount == 1
+
+
+class SqlTranscriptLog:
+    """`TranscriptLog` on `transcript_messages`."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def append(self, entries: Sequence[TranscriptEntry]) -> None:
+        """Insert the entries in order."""
+        with self._db.transaction() as session:
+            session.add_all(
+                TranscriptMessageRow(
+                    channel=e.channel,
+                    conversation_id=e.conversation_id,
+                    user_id=e.user_id,
+                    direction=e.direction,
+                    text=e.text,
+                    intent_id=e.intent_id,
+                    score=e.score,
+                    at=e.at,
+                )
+                for e in entries
+            )
+
+    def conversation(self, channel: str, conversation_id: str) -> list[TranscriptEntry]:
+        """The conversation's messages, oldest first."""
+        query = (
+            select(TranscriptMessageRow)
+            .where(
+                TranscriptMessageRow.channel == channel,
+                TranscriptMessageRow.conversation_id == conversation_id,
+            )
+            .order_by(TranscriptMessageRow.id)
+        )
+        with self._db.transaction() as session:
+            return [
+                TranscriptEntry(
+                    row.channel,
+                    row.conversation_id,
+                    row.user_id,
+                    "in" if row.direction == "in" else "out",
+                    row.text,
+                    row.at,
+                    intent_id=row.intent_id,
+                    score=row.score,
+                )
+                for row in session.scalars(query)
+            ]
+
+
+class SqlQuestionLog:
+    """`QuestionLog` on `unanswered_questions`."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def record(self, question: UnansweredQuestion) -> None:
+        """Insert one question."""
+        with self._db.transaction() as session:
+            session.add(
+                UnansweredQuestionRow(
+                    channel=question.channel,
+                    conversation_id=question.conversation_id,
+                    user_id=question.user_id,
+                    text=question.text,
+                    language=question.language,
+                    best_intent=question.best_intent,
+                    best_score=question.best_score,
+                    at=question.at,
+                )
+            )
+
+    def recent(self, limit: int = 100) -> list[UnansweredQuestion]:
+        """The newest questions first."""
+        query = (
+            select(UnansweredQuestionRow)
+            .order_by(UnansweredQuestionRow.at.desc(), UnansweredQuestionRow.id.desc())
+            .limit(limit)
+        )
+        with self._db.transaction() as session:
+            return [
+                UnansweredQuestion(
+                    row.channel,
+                    row.conversation_id,
+                    row.user_id,
+                    row.text,
+                    row.language,
+                    row.at,
+                    best_intent=row.best_intent,
+                    best_score=row.best_score,
+                )
+                for row in session.scalars(query)
+            ]
+
+
+class SqlLeadRepository:
+    """`LeadRepository` on `leads` and `consent_records`."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def record_consent(self, consent: ConsentRecord) -> ConsentRecord:
+        """Append a consent record."""
+        row = ConsentRecordRow(
+            channel=consent.channel,
+            user_id=consent.user_id,
+            notice_version=consent.notice_version,
+            language=consent.language,
+            granted=consent.granted,
+            event_id=consent.event_id,
+            at=consent.at,
+        )
+        with self._db.transaction() as session:
+            session.add(row)
+            session.flush()
+            return replace(consent, id=row.id)
+
+    def consent(self, consent_id: int) -> ConsentRecord | None:
+        """One consent record, or None."""
+        with self._db.transaction() as session:
+            row = session.get(ConsentRecordRow, consent_id)
+            if row is None:
+                return None
+            return ConsentRecord(
+                row.channel,
+                row.user_id,
+                row.notice_version,
+                row.language,
+                row.granted,
+                row.at,
+                event_id=row.event_id,
+                id=row.id,
+            )
+
+    def add(self, lead: Lead) -> Lead:
+        """Insert a new lead."""
+        row = LeadRow(
+            channel=lead.channel,
+            user_id=lead.user_id,
+            conversation_id=lead.conversation_id,
+            language=lead.language,
+            consent_id=lead.consent_id,
+            name=lead.name,
+            email=lead.email,
+            company=lead.company,
+            phone=lead.phone,
+            country=lead.country,
+            interest=lead.interest,
+            timeline=lead.timeline,
+            note=lead.note,
+            question=lead.question,
+            source=lead.source,
+            score=lead.score,
+            status=lead.status,
+            answers=dict(lead.answers),
+            created_at=lead.created_at,
+        )
+        try:
+            with self._db.transaction() as session:
+                session.add(row)
+                session.flush()
+                return replace(lead, id=row.id)
+        except IntegrityError as exc:
+            raise ValueError(f"no consent record {lead.consent_id}") from exc
+
+    def get(self, lead_id: int) -> Lead | None:
+        """One lead, or None."""
+        with self._db.transaction() as session:
+            row = session.get(LeadRow, lead_id)
+            return _lead(row) if row else None
+
+    def recent(self, limit: int = 50) -> list[Lead]:
+        """The newest leads first."""
+        query = select(LeadRow).order_by(LeadRow.created_at.desc(), LeadRow.id.desc()).limit(limit)
+        with self._db.transaction() as session:
+            return [_lead(row) for row in session.scalars(query)]
+
+
+def _lead(row: LeadRow) -> Lead:
+    return Lead(
+        row.channel,
+        row.user_id,
+        row.conversation_id,
+        row.language,
+        row.consent_id,
+        row.created_at,
+        row.name,
+        row.email,
+        company=row.company,
+        phone=row.phone,
+        country=row.country,
+        interest=row.interest,
+        timeline=row.timeline,
+        note=row.note,
+        question=row.question,
+        source=row.source,
+        score=row.score,
+        status=cast(LeadStatus, row.status),
+        answers=dict(row.answers),
+        id=row.id,
+    )
