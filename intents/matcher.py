@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from intents.catalog import Catalog, MatchingSettings
-from intents.text import han_count, normalize
+from intents.text import han_count, han_only, normalize
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +95,10 @@ class Matcher:
 
 def _similarity(query: str, query_chinese: bool, example: _Example) -> float:
     if query_chinese or example.chinese:
-        compact_query, compact_example = query.replace(" ", ""), example.text.replace(" ", "")
-        return fuzz.ratio(compact_query, compact_example) / 100
+        compact_example = example.text.replace(" ", "")
+        whole = fuzz.ratio(query.replace(" ", ""), compact_example)
+        # "Lingang 临港面积多大 km2?": the Chinese part alone may be the question.
+        return max(whole, fuzz.ratio(han_only(query), compact_example)) / 100
     sort = fuzz.token_sort_ratio(query, example.text)
     overlap = fuzz.token_set_ratio(query, example.text)
     return (sort + overlap) / 200

@@ -31,6 +31,11 @@ def han_count(text: str) -> int:
     return len(_CJK.findall(text))
 
 
+def han_only(text: str) -> str:
+    """The Chinese characters of `text`, in order, without anything else."""
+    return "".join(_CJK.findall(text))
+
+
 def guess_language(text: str) -> Lang | None:
     """`zh` when Chinese characters carry the message, `en` for Latin text, None if neither.
 

@@ -127,7 +127,9 @@ class Database:
         """Alembic's configuration for this database (no alembic.ini needed)."""
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
-        config.set_main_option("sqlalchemy.url", self.url.render_as_string(hide_password=False))
+        # ConfigParser interpolates %, which URL escapes (%3D, passwords) contain.
+        url = self.url.render_as_string(hide_password=False).replace("%", "%%")
+        config.set_main_option("sqlalchemy.url", url)
         return config
 
     def schema_revisions(self) -> tuple[str | None, str | None]:

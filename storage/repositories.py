@@ -100,10 +100,10 @@ class SqlDeliveryLog:
             insert_(ProcessedDeliveryRow)
             .values(channel=channel, delivery_id=delivery_id, processed_at=utc_now())
             .on_conflict_do_nothing(index_elements=["channel", "delivery_id"])
+            .returning(ProcessedDeliveryRow.id)
         )
         with self._db.transaction() as session:
-            result = cast(CursorResult[Any], session.execute(statement))
-            return result.rowcount == 1
+            return session.execute(statement).first() is not None
 
 
 class SqlTranscriptLog:

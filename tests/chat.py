@@ -1,0 +1,142 @@
+"""The `chat` test helper: conversations with the engine that read like chats."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import count
+
+from bot.core.engine import Engine
+from bot.core.messages import Button, Incoming, Reply
+from bot.core.ports import (
+    ConversationStore,
+    DeliveryLog,
+    LeadRepository,
+    QuestionLog,
+    TranscriptLog,
+)
+from intents.knowledge import KnowledgeBase
+from storage.db import Database
+from storage.memory import (
+    MemoryConversationStore,
+    MemoryDeliveryLog,
+    MemoryLeadRepository,
+    MemoryQuestionLog,
+    MemoryTranscriptLog,
+)
+from storage.repositories import (
+    SqlConversationStore,
+    SqlDeliveryLog,
+    SqlLeadRepository,
+    SqlQuestionLog,
+    SqlTranscriptLog,
+)
+
+
+@dataclass(frozen=True)
+class Stores:
+    """One implementation of every storage port."""
+
+    conversations: ConversationStore
+    deliveries: DeliveryLog
+    transcripts: TranscriptLog
+    questions: QuestionLog
+    leads: LeadRepository
+
+    def engine(self, knowledge: KnowledgeBase) -> Engine:
+        """An engine wired to these stores."""
+        return Engine(
+            knowledge,
+            conversations=self.conversations,
+            deliveries=self.deliveries,
+            transcripts=self.transcripts,
+            questions=self.questions,
+        )
+
+
+def memory_stores() -> Stores:
+    """Every port in memory."""
+    return Stores(
+        MemoryConversationStore(),
+        MemoryDeliveryLog(),
+        MemoryTranscriptLog(),
+        MemoryQuestionLog(),
+        MemoryLeadRepository(),
+    )
+
+
+def sql_stores(database: Database) -> Stores:
+    """Every port on `database`."""
+    return Stores(
+        SqlConversationStore(database),
+        SqlDeliveryLog(database),
+        SqlTranscriptLog(database),
+        SqlQuestionLog(database),
+        SqlLeadRepository(database),
+    )
+
+
+class Chat:
+    """One person talking to the engine: `chat.say("hi")`, `chat.press("中文")`."""
+
+    _ids = count(1)
+
+    def __init__(
+        self,
+        engine: Engine,
+        stores: Stores,
+        *,
+        channel: str = "test",
+        user: str = "user-1",
+        language_hint: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.stores = stores
+        self.channel = channel
+        self.user = user
+        self.language_hint = language_hint
+        self.replies: list[Reply] = []
+
+    @classmethod
+    def over(cls, knowledge: KnowledgeBase, stores: Stores, **kwargs: str) -> Chat:
+        """A chat with a new engine over `stores`."""
+        return cls(stores.engine(knowledge), stores, **kwargs)
+
+    def send(self, text: str = "", payload: str | None = None, event_id: str | None = None) -> str:
+        """Deliver one message or press; the replies' texts, one per line."""
+        incoming = Incoming(
+            self.channel,
+            conversation_id=self.user,
+            user_id=self.user,
+            text=text,
+            payload=payload,
+            language_hint=self.language_hint,
+            event_id=event_id,
+        )
+        self.replies = self.engine.handle(incoming)
+        return "\n".join(reply.text for reply in self.replies)
+
+    def say(self, text: str) -> str:
+        """Type `text`."""
+        return self.send(text)
+
+    def press(self, title: str) -> str:
+        """Press the button titled `title` among the last replies' buttons."""
+        for button in self.buttons:
+            if button.title == title:
+                return self.send(payload=button.payload)
+        raise AssertionError(f"no button {title!r}; shown: {[b.title for b in self.buttons]}")
+
+    @property
+    def buttons(self) -> list[Button]:
+        """The buttons offered by the last replies."""
+        return [button for reply in self.replies for button in reply.buttons]
+
+    @property
+    def kinds(self) -> list[str]:
+        """The kinds of the last replies."""
+        return [reply.kind for reply in self.replies]
+
+    @staticmethod
+    def next_event_id() -> str:
+        """A delivery id no other test uses."""
+        return f"event-{next(Chat._ids)}"

@@ -1,0 +1,125 @@
+"""Shared fixtures: isolated settings, the packaged catalog, databases on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from bot.config import env_names
+from intents.catalog import PACKAGED_DIR
+from intents.knowledge import KnowledgeBase
+from storage.db import Database
+from storage.models import Base
+from tests.chat import Chat, Stores, memory_stores, sql_stores
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "LINGANG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees the developer's environment, `.env` or `./var`."""
+    for name in env_names():
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def knowledge() -> KnowledgeBase:
+    """The packaged catalog."""
+    return KnowledgeBase(PACKAGED_DIR)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test session, dropped afterwards.
+
+    Without a server the PostgreSQL tests are skipped on a developer machine and fail in CI.
+    """
+    admin_url = make_url(POSTGRES_ADMIN_URL)
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"lingang_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        admin.dispose()
+        message = f"PostgreSQL at {admin_url.render_as_string()} is not reachable: {exc.orig}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    database = Database(url)
+    database.upgrade()
+    database.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file that each test copies instead of migrating again."""
+    path = tmp_path_factory.mktemp("template") / "lingang.db"
+    database = Database(f"sqlite:///{path}")
+    database.upgrade()
+    database.dispose()
+    return path
+
+
+@pytest.fixture(params=BACKENDS)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """An empty, migrated database on each backend in turn."""
+    db = _open(request, str(request.param), tmp_path)
+    try:
+        yield db
+    finally:
+        db.dispose()
+
+
+def _open(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Database:
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("_sqlite_template")
+        path = tmp_path / "lingang.db"
+        path.write_bytes(template.read_bytes())
+        return Database(f"sqlite:///{path}")
+    db = Database(request.getfixturevalue("postgres_url"))
+    _truncate(db)
+    return db
+
+
+def _truncate(db: Database) -> None:
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with db.engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["memory", *BACKENDS])
+def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
+    """The storage ports, in memory and on each database backend in turn."""
+    if request.param == "memory":
+        yield memory_stores()
+        return
+    db = _open(request, str(request.param), tmp_path)
+    try:
+        yield sql_stores(db)
+    finally:
+        db.dispose()
+
+
+@pytest.fixture
+def chat(knowledge: KnowledgeBase) -> Chat:
+    """A conversation with the engine over in-memory stores."""
+    return Chat.over(knowledge, memory_stores())
