@@ -34,6 +34,11 @@ def catalog_dir(tmp_path: Path) -> Path:
     return target
 
 
+def write_faq(directory: Path, name: str, text: str) -> None:
+    """Add or replace `faq/<name>` in the catalog under `directory`."""
+    (directory / "faq" / name).write_text(text, encoding="utf-8")
+
+
 def problems(directory: Path) -> list[str]:
     with pytest.raises(CatalogError) as caught:
         load_catalog(directory)
@@ -51,13 +56,13 @@ def test_shipped_catalog_loads_with_both_languages_everywhere() -> None:
 
 
 def test_a_new_file_adds_its_intents(catalog_dir: Path) -> None:
-    (catalog_dir / "faq" / "parking.yaml").write_text(GOOD_INTENT, encoding="utf-8")
+    write_faq(catalog_dir, "parking.yaml", GOOD_INTENT)
     assert "parking" in load_catalog(catalog_dir).intents
 
 
 def test_missing_answer_language_is_named_with_file_and_line(catalog_dir: Path) -> None:
     broken = GOOD_INTENT.replace("      zh: 请咨询园区运营方。\n", "")
-    (catalog_dir / "faq" / "parking.yaml").write_text(broken, encoding="utf-8")
+    write_faq(catalog_dir, "parking.yaml", broken)
     [problem] = problems(catalog_dir)
     assert problem.startswith(f"{catalog_dir / 'faq' / 'parking.yaml'}:10:")
     assert "intents.0.answer.zh" in problem
@@ -65,15 +70,17 @@ def test_missing_answer_language_is_named_with_file_and_line(catalog_dir: Path) 
 
 def test_unknown_key_is_refused(catalog_dir: Path) -> None:
     broken = GOOD_INTENT.replace("    title:", "    titel: oops\n    title:")
-    (catalog_dir / "faq" / "parking.yaml").write_text(broken, encoding="utf-8")
+    write_faq(catalog_dir, "parking.yaml", broken)
     [problem] = problems(catalog_dir)
     assert ":3:" in problem
     assert "titel" in problem
 
 
 def test_yaml_syntax_error_names_the_line(catalog_dir: Path) -> None:
-    (catalog_dir / "faq" / "parking.yaml").write_text(
-        GOOD_INTENT.replace("- where can I park?", "- [where can I park?"), encoding="utf-8"
+    write_faq(
+        catalog_dir,
+        "parking.yaml",
+        GOOD_INTENT.replace("- where can I park?", "- [where can I park?"),
     )
     [problem] = problems(catalog_dir)
     assert "parking.yaml:" in problem
@@ -82,15 +89,13 @@ def test_yaml_syntax_error_names_the_line(catalog_dir: Path) -> None:
 
 def test_duplicate_yaml_key_is_an_error_not_a_silent_overwrite(catalog_dir: Path) -> None:
     broken = GOOD_INTENT.replace("    answer:", "    answer: {en: a, zh: b}\n    answer:")
-    (catalog_dir / "faq" / "parking.yaml").write_text(broken, encoding="utf-8")
+    write_faq(catalog_dir, "parking.yaml", broken)
     [problem] = problems(catalog_dir)
     assert "parking.yaml:10: duplicate key 'answer' (first on line 9)" in problem
 
 
 def test_duplicate_intent_id_across_files_is_refused(catalog_dir: Path) -> None:
-    (catalog_dir / "faq" / "parking.yaml").write_text(
-        GOOD_INTENT.replace("id: parking", "id: welcome"), encoding="utf-8"
-    )
+    write_faq(catalog_dir, "parking.yaml", GOOD_INTENT.replace("id: parking", "id: welcome"))
     [problem] = problems(catalog_dir)
     assert "smalltalk.yaml:3: duplicate intent id 'welcome'" in problem
     assert "parking.yaml" in problem
@@ -100,7 +105,7 @@ def test_button_to_an_unknown_intent_is_refused(catalog_dir: Path) -> None:
     with_button = GOOD_INTENT + (
         "    buttons:\n      - title: {en: Go, zh: 去}\n        payload: intent:nowhere\n"
     )
-    (catalog_dir / "faq" / "parking.yaml").write_text(with_button, encoding="utf-8")
+    write_faq(catalog_dir, "parking.yaml", with_button)
     [problem] = problems(catalog_dir)
     assert "parking.yaml:14: button points to unknown intent 'nowhere'" in problem
 
@@ -109,14 +114,14 @@ def test_malformed_payload_is_refused(catalog_dir: Path) -> None:
     with_button = GOOD_INTENT + (
         "    buttons:\n      - title: {en: Go, zh: 去}\n        payload: javascript:alert(1)\n"
     )
-    (catalog_dir / "faq" / "parking.yaml").write_text(with_button, encoding="utf-8")
+    write_faq(catalog_dir, "parking.yaml", with_button)
     [problem] = problems(catalog_dir)
     assert "payload" in problem
 
 
 def test_every_problem_is_reported_at_once(catalog_dir: Path) -> None:
-    (catalog_dir / "faq" / "a.yaml").write_text("intents: [{id: X}]\n", encoding="utf-8")
-    (catalog_dir / "faq" / "b.yaml").write_text("intents: {\n", encoding="utf-8")
+    write_faq(catalog_dir, "a.yaml", "intents: [{id: X}]\n")
+    write_faq(catalog_dir, "b.yaml", "intents: {\n")
     found = problems(catalog_dir)
     assert any("a.yaml" in p for p in found)
     assert any("b.yaml" in p for p in found)
@@ -138,13 +143,13 @@ def test_non_utf8_file_is_refused(catalog_dir: Path) -> None:
 
 def test_fingerprint_changes_with_the_content(catalog_dir: Path) -> None:
     before = load_catalog(catalog_dir).fingerprint
-    (catalog_dir / "faq" / "parking.yaml").write_text(GOOD_INTENT, encoding="utf-8")
+    write_faq(catalog_dir, "parking.yaml", GOOD_INTENT)
     assert load_catalog(catalog_dir).fingerprint != before
 
 
 def test_reload_swaps_in_a_good_catalog(catalog_dir: Path) -> None:
     knowledge = KnowledgeBase(catalog_dir)
-    (catalog_dir / "faq" / "parking.yaml").write_text(GOOD_INTENT, encoding="utf-8")
+    write_faq(catalog_dir, "parking.yaml", GOOD_INTENT)
     knowledge.reload()
     assert knowledge.current.matcher.match("where can I park?").intent_id == "parking"
 
@@ -152,7 +157,7 @@ def test_reload_swaps_in_a_good_catalog(catalog_dir: Path) -> None:
 def test_reload_of_a_broken_catalog_keeps_the_old_one(catalog_dir: Path) -> None:
     knowledge = KnowledgeBase(catalog_dir)
     before = knowledge.current
-    (catalog_dir / "faq" / "broken.yaml").write_text("intents: [{id: 1}]\n", encoding="utf-8")
+    write_faq(catalog_dir, "broken.yaml", "intents: [{id: 1}]\n")
     with pytest.raises(CatalogError):
         knowledge.reload()
     assert knowledge.current is before
