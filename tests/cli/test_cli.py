@@ -85,7 +85,7 @@ def test_ask_reads_one_question_per_line_and_reports_out_of_scope(tmp_path: Path
     questions = "临港在哪里\nrecommend a pizza place in Naples\n\n"
     result = run("ask", "--json", stdin=questions, cwd=tmp_path)
     first, second, third = (json.loads(line) for line in out_lines(result))
-    assert first["intent"] == "lingang_overview"
+    assert first["intent"] == "lingang_location"
     assert "浦东" in first["answer"]
     assert second["intent"] is None
     assert second["alternatives"]
@@ -151,10 +151,10 @@ def test_chat_lang_answers_in_chinese(tmp_path: Path) -> None:
 
 
 def test_chat_in_a_terminal_presses_buttons_by_number(tmp_path: Path) -> None:
-    result = run("chat", stdin="what is Lingang?\n1\n", cwd=tmp_path)
+    result = run("chat", stdin="where is Lingang?\n3\n", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     output = result.stdout.decode()
-    assert "[1] How big is it?" in output
+    assert "[3] How big is it?" in output
     assert "119.5 km²" in output
 
 

@@ -58,7 +58,7 @@ def test_answered_question_is_not_logged_as_unanswered(chat: Chat) -> None:
 
 
 def test_follow_up_button_answers_its_intent(chat: Chat) -> None:
-    chat.say("what is Lingang?")
+    chat.say("where is Lingang?")
     assert "119.5 km²" in chat.press("How big is it?")
 
 
@@ -91,7 +91,7 @@ def test_reply_follows_the_question_language_until_one_is_chosen(chat: Chat) -> 
 
 
 def test_button_press_is_answered_in_the_conversation_language(chat: Chat) -> None:
-    chat.say("临港新片区是什么")
+    chat.say("临港在哪里")
     assert "先行启动区" in chat.press("面积多大？")
 
 
