@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from bot.config import Settings
 from bot.core.engine import Engine
 from intents.knowledge import KnowledgeBase
+from intents.semantic import EmbeddingCache, Encoder, MiniLmEncoder, SemanticUnavailable
 from storage.db import Database
 from storage.repositories import (
     SqlConversationStore,
@@ -15,6 +17,8 @@ from storage.repositories import (
     SqlQuestionLog,
     SqlTranscriptLog,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +49,32 @@ def configure_logging(settings: Settings) -> None:
         )
 
 
-def open_knowledge(settings: Settings) -> KnowledgeBase:
-    """The intent catalog from `LINGANG_INTENTS_DIR` (raises `CatalogError`)."""
-    return KnowledgeBase(settings.intents_dir)
+def open_encoder(settings: Settings) -> Encoder | None:
+    """The sentence-embedding model `LINGANG_MATCHER` asks for, if any.
+
+    Raises `SemanticUnavailable` when `semantic` is required but not installed.
+    """
+    if settings.matcher == "lexical":
+        return None
+    try:
+        return MiniLmEncoder()
+    except SemanticUnavailable as exc:
+        if settings.matcher == "semantic":
+            raise
+        log.info("semantic matching off: %s", exc)
+        return None
+
+
+def open_knowledge(settings: Settings, directory: Path | None = None) -> KnowledgeBase:
+    """The intent catalog (from `directory` or `LINGANG_INTENTS_DIR`) and its matcher.
+
+    Raises `CatalogError` for a broken catalog.
+    """
+    return KnowledgeBase(
+        directory or settings.intents_dir,
+        open_encoder(settings),
+        EmbeddingCache(settings.resolved_cache_dir),
+    )
 
 
 def open_database(settings: Settings) -> Database:

@@ -87,6 +87,18 @@ class Settings(BaseSettings):
         alias="LINGANG_INTENTS_DIR",
         description="Folder with `catalog.yaml` and `faq/*.yaml`; default: the packaged catalog.",
     )
+    cache_dir: Path | None = Field(
+        None,
+        alias="LINGANG_CACHE_DIR",
+        description="Folder for derived files that can be rebuilt (example embeddings); "
+        "default: `cache` in LINGANG_DATA_DIR.",
+    )
+    matcher: Literal["auto", "lexical", "semantic"] = Field(
+        "auto",
+        alias="LINGANG_MATCHER",
+        description="`lexical` (n-grams and fuzzy matching), `semantic` (adds a sentence-"
+        "embedding model; needs the `semantic` extra) or `auto` (semantic when installed).",
+    )
     log_level: Annotated[
         Literal["DEBUG", "INFO", "WARNING", "ERROR"], BeforeValidator(lambda v: str(v).upper())
     ] = Field("WARNING", alias="LINGANG_LOG_LEVEL", description="Least severe log level written.")
@@ -117,6 +129,11 @@ class Settings(BaseSettings):
         alias="SLACK_API_URL",
         description="Slack Web API base URL (slack_sdk's `base_url`), for a test fake.",
     )
+
+    @property
+    def resolved_cache_dir(self) -> Path:
+        """Where rebuildable files go."""
+        return self.cache_dir if self.cache_dir is not None else self.data_dir / "cache"
 
     @property
     def resolved_database_url(self) -> str:

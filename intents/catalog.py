@@ -102,6 +102,24 @@ class Limits(_Model):
     max_answer_chars: int = Field(ge=16)
 
 
+class AccuracyBar(_Model):
+    """The share of held-out questions to answer right, per kind of matcher."""
+
+    lexical: float = Field(ge=0, le=1)
+    semantic: float = Field(ge=0, le=1)
+
+
+class Quality(_Model):
+    """What `intents check` and `intents test` hold the catalog to."""
+
+    min_examples_en: int = Field(ge=1)
+    min_examples_zh: int = Field(ge=1)
+    min_tests_en: int = Field(ge=0)
+    min_tests_zh: int = Field(ge=0)
+    min_accuracy: AccuracyBar
+    min_oos_rejection: float = Field(ge=0, le=1)
+
+
 class Replies(_Model):
     """The texts the engine itself says, in both languages."""
 
@@ -121,6 +139,8 @@ class CatalogSettings(_Model):
     version: Literal[1]
     matching: MatchingSettings
     limits: Limits
+    quality: Quality
+    out_of_scope: Phrases = Phrases()
     replies: Replies
     fallback_buttons: tuple[ButtonSpec, ...] = ()
     language_buttons: tuple[ButtonSpec, ...]
@@ -143,7 +163,7 @@ class Catalog:
     settings: CatalogSettings
     intents: Mapping[str, Intent]
     fingerprint: str
-    origin: Mapping[str, Path] = field(repr=False)
+    origin: Mapping[str, tuple[Path, int]] = field(repr=False)
 
     @property
     def replies(self) -> Replies:
@@ -153,6 +173,12 @@ class Catalog:
     def intent(self, intent_id: str) -> Intent:
         """The intent named `intent_id` (KeyError when there is none)."""
         return self.intents[intent_id]
+
+    def locate(self, intent_id: str, *within: str | int) -> str:
+        """`file:line` of an intent, or of a value inside it (e.g. "examples", "en", 3)."""
+        path, index = self.origin[intent_id]
+        line = read_source(path).line_of(("intents", index, *within))
+        return f"{path}:{line}"
 
 
 def load_catalog(directory: Path = PACKAGED_DIR) -> Catalog:
@@ -168,7 +194,7 @@ def load_catalog(directory: Path = PACKAGED_DIR) -> Catalog:
     settings_source = _read(settings_path, problems)
     settings = _validate(settings_source, CatalogSettings, problems) if settings_source else None
     intents: dict[str, Intent] = {}
-    origin: dict[str, Path] = {}
+    origin: dict[str, tuple[Path, int]] = {}
     references: list[tuple[SourceFile, tuple[str | int, ...], str]] = []
     for path in faq_paths:
         source = _read(path, problems)
@@ -178,7 +204,7 @@ def load_catalog(directory: Path = PACKAGED_DIR) -> Catalog:
         for index, intent in enumerate(faq.intents):
             at: tuple[str | int, ...] = ("intents", index)
             if intent.id in intents:
-                first = origin[intent.id]
+                first = origin[intent.id][0]
                 problems.append(
                     source.error(
                         (*at, "id"), f"duplicate intent id {intent.id!r} (also in {first})"
@@ -186,7 +212,7 @@ def load_catalog(directory: Path = PACKAGED_DIR) -> Catalog:
                 )
                 continue
             intents[intent.id] = intent
-            origin[intent.id] = path
+            origin[intent.id] = (path, index)
             if not any(True for _ in intent.examples.items()):
                 problems.append(source.error((*at, "examples"), "an intent needs examples"))
             for number, button in enumerate(intent.buttons):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from intents.catalog import Catalog, load_catalog
 from intents.matcher import Matcher
+from intents.semantic import EmbeddingCache, Encoder
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,19 +19,25 @@ class Knowledge:
     matcher: Matcher
 
 
-def build_knowledge(directory: Path) -> Knowledge:
+def build_knowledge(
+    directory: Path, encoder: Encoder | None = None, cache: EmbeddingCache | None = None
+) -> Knowledge:
     """Load the catalog under `directory` and build its matcher (raises `CatalogError`)."""
     catalog = load_catalog(directory)
-    return Knowledge(catalog, Matcher(catalog))
+    return Knowledge(catalog, Matcher.for_catalog(catalog, encoder, cache))
 
 
 class KnowledgeBase:
     """Holds the current `Knowledge`; readers take `current` once per message."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(
+        self, directory: Path, encoder: Encoder | None = None, cache: EmbeddingCache | None = None
+    ) -> None:
         self._directory = directory
+        self._encoder = encoder
+        self._cache = cache
         self._lock = threading.Lock()
-        self._current = build_knowledge(directory)
+        self._current = build_knowledge(directory, encoder, cache)
 
     @property
     def current(self) -> Knowledge:
@@ -40,6 +47,6 @@ class KnowledgeBase:
     def reload(self) -> Knowledge:
         """Build from the files again and swap; on `CatalogError` the old one stays in use."""
         with self._lock:
-            fresh = build_knowledge(self._directory)
+            fresh = build_knowledge(self._directory, self._encoder, self._cache)
             self._current = fresh
             return fresh

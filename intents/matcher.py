@@ -1,19 +1,38 @@
 """Match a question to an intent, or decide honestly that none fits.
 
-Scores are similarities in 0..1 between the normalised question and an intent's examples
-(the best example counts). Latin text is compared word by word with rapidfuzz's token
-scorers, so word order and small typos matter little; Chinese, which has no spaces, is
-compared character by character.
+Three views of a question are combined:
+
+* lexical: a naive Bayes model over word and character n-grams (`intents.lexical`), which
+  knows which words and word pieces tell the intents apart;
+* fuzzy: rapidfuzz's similarity between the question and each candidate intent's examples,
+  which is what recognises typos, very short questions and names;
+* semantic (optional extra): a sentence-embedding model (`intents.semantic`), which
+  recognises paraphrases that share no words. It is not used for Chinese questions: the model
+  was trained on English.
+
+An intent's probability is the average of the models' probabilities; its similarity is the
+best of the fuzzy and semantic similarities to its examples; its score is the product of the
+two, so a confident model on a question unlike every example still scores low (that is how
+out-of-scope questions are caught). Scores are in 0..1.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz
+import numpy as np
+from rapidfuzz import fuzz, process
 
 from intents.catalog import Catalog, MatchingSettings
-from intents.text import han_count, han_only, normalize
+from intents.features import FloatArray, NearestExamples, Vectorizer
+from intents.lexical import NaiveBayes
+from intents.semantic import EmbeddingCache, Encoder, SoftmaxRegression
+from intents.text import guess_language, han_count, normalize
+
+CANDIDATES = 8
+# How much the models' probability weighs against the similarity to the nearest example.
+PROBABILITY_EXPONENT = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,61 +63,150 @@ class Match:
 
 
 @dataclass(frozen=True, slots=True)
-class _Example:
+class Example:
+    """One training sentence of an intent; a negative one says what the intent is not."""
+
     intent_id: str
     text: str
-    chinese: bool
+    negative: bool = False
+
+
+@dataclass(slots=True)
+class _Semantic:
+    encoder: Encoder
+    head: SoftmaxRegression
+    vectors: FloatArray
+    starts: np.ndarray  # first row of each intent in `vectors` (rows grouped by intent)
+    present: np.ndarray  # intents with at least one embedded example
+    order: list[int] = field(default_factory=list)
+
+
+def _fuzzy(query: str, examples: Sequence[str]) -> float:
+    """Best similarity (0..1) of `query` to any of `examples`."""
+    if not examples:
+        return 0.0
+    chinese = han_count(query) > 0
+    scorer = fuzz.ratio if chinese else fuzz.token_sort_ratio
+    processor = (lambda s: s.replace(" ", "")) if chinese else None
+    best = process.extractOne(query, examples, scorer=scorer, processor=processor)
+    return float(best[1]) / 100 if best else 0.0
 
 
 class Matcher:
-    """Scores questions against one catalog; build a new one to use a new catalog."""
+    """Scores questions against one set of examples; build a new one for new examples."""
 
-    def __init__(self, catalog: Catalog) -> None:
-        self._settings: MatchingSettings = catalog.settings.matching
-        self._examples = tuple(
-            _Example(intent.id, normalized, han_count(normalized) > 0)
+    def __init__(
+        self,
+        examples: Sequence[Example],
+        settings: MatchingSettings,
+        encoder: Encoder | None = None,
+        cache: EmbeddingCache | None = None,
+    ) -> None:
+        self._settings = settings
+        positives = [e for e in examples if not e.negative]
+        self.intents = sorted({e.intent_id for e in positives})
+        index = {intent: i for i, intent in enumerate(self.intents)}
+        pairs = sorted((index[e.intent_id], normalize(e.text)) for e in positives)
+        labels = [label for label, _ in pairs]
+        texts = [text for _, text in pairs]
+        self._vectorizer = Vectorizer(texts)
+        vectors = self._vectorizer.fitted_vectors()
+        self._bayes = NaiveBayes(vectors, labels, len(self.intents), self._vectorizer.size)
+        self._nearest = NearestExamples(vectors, labels, self._vectorizer.size)
+
+        self._examples: list[list[str]] = [[] for _ in self.intents]
+        for text, label in zip(texts, labels, strict=True):
+            self._examples[label].append(text)
+        self._negatives: list[list[str]] = [[] for _ in self.intents]
+        for example in examples:
+            if example.negative and example.intent_id in index:
+                self._negatives[index[example.intent_id]].append(normalize(example.text))
+        self._semantic = self._embed(encoder, cache, texts, labels) if encoder else None
+
+    @classmethod
+    def for_catalog(
+        cls, catalog: Catalog, encoder: Encoder | None = None, cache: EmbeddingCache | None = None
+    ) -> Matcher:
+        """A matcher trained on a catalog's examples (and told its negative examples)."""
+        examples = [
+            Example(intent.id, text, negative)
             for intent in catalog.intents.values()
-            for _, phrase in intent.examples.items()
-            if (normalized := normalize(phrase))
+            for negative, phrases in ((False, intent.examples), (True, intent.negatives))
+            for _, text in phrases.items()
+        ]
+        return cls(examples, catalog.settings.matching, encoder, cache)
+
+    @property
+    def semantic(self) -> bool:
+        """Whether a sentence-embedding model takes part."""
+        return self._semantic is not None
+
+    def _embed(
+        self,
+        encoder: Encoder,
+        cache: EmbeddingCache | None,
+        texts: list[str],
+        labels: list[int],
+    ) -> _Semantic | None:
+        rows = sorted(
+            (label, i)
+            for i, (text, label) in enumerate(zip(texts, labels, strict=True))
+            if guess_language(text) != "zh"
         )
+        if not rows:
+            return None
+        chosen = [texts[i] for _, i in rows]
+        vectors = cache.vectors(encoder, chosen) if cache else encoder.encode(chosen)
+        row_labels = [label for label, _ in rows]
+        present = np.array(sorted(set(row_labels)))
+        starts = np.searchsorted(np.array(row_labels), present)
+        head = (
+            cache.classifier(encoder, vectors, row_labels, len(self.intents))
+            if cache
+            else SoftmaxRegression(vectors, row_labels, len(self.intents))
+        )
+        return _Semantic(encoder, head, vectors, starts, present)
 
     def rank(self, text: str) -> list[Candidate]:
-        """Every intent with a non-zero score for `text`, best first."""
+        """The best-scoring intents for `text`, best first (empty for an empty question)."""
         query = normalize(text)
         if not query:
             return []
-        query_chinese = han_count(query) > 0
-        best: dict[str, float] = {}
-        for example in self._examples:
-            score = _similarity(query, query_chinese, example)
-            if score > best.get(example.intent_id, 0.0):
-                best[example.intent_id] = score
-        ranked = [Candidate(intent_id, score) for intent_id, score in best.items()]
+        vector = self._vectorizer.vector(query)
+        probability = self._bayes.probabilities(vector)
+        overlap = self._nearest.best(vector)
+        meaning: FloatArray | None = None
+        if self._semantic is not None and guess_language(query) != "zh":
+            embedded = self._semantic.encoder.encode([query])
+            probability = (probability + self._semantic.head.probabilities(embedded)[0]) / 2
+            cosines = self._semantic.vectors @ embedded[0]
+            meaning = np.zeros(len(self.intents), np.float32)
+            meaning[self._semantic.present] = np.maximum.reduceat(cosines, self._semantic.starts)
+        ranked: list[Candidate] = []
+        for label in np.argsort(-probability)[:CANDIDATES].tolist():
+            similarity = max(_fuzzy(query, self._examples[label]), float(overlap[label]))
+            if meaning is not None:
+                similarity = max(similarity, float(meaning[label]))
+            against = _fuzzy(query, self._negatives[label])
+            if against > similarity:  # closer to what this intent is not than to what it is
+                similarity *= similarity / against
+            score = float(probability[label]) ** PROBABILITY_EXPONENT * max(similarity, 0.0)
+            ranked.append(Candidate(self.intents[label], round(score, 4)))
         ranked.sort(key=lambda c: (-c.score, c.intent_id))
         return ranked
 
     def match(self, text: str) -> Match:
-        """The intent that answers `text`, or an explained refusal to pick one.
-
-        Examples of every language take part, which a mixed-script question needs.
-        """
-        ranked = self.rank(text)
-        candidates = tuple(ranked[: self._settings.alternatives + 1])
-        if not candidates or candidates[0].score < self._settings.threshold:
-            return Match(None, candidates[0].score if candidates else 0.0, candidates)
-        top = candidates[0]
-        runner_up = candidates[1].score if len(candidates) > 1 else 0.0
-        if runner_up >= self._settings.threshold and top.score - runner_up < self._settings.margin:
-            return Match(None, top.score, candidates, ambiguous=True)
-        return Match(top.intent_id, top.score, candidates)
+        """The intent that answers `text`, or an explained refusal to pick one."""
+        return decide(self.rank(text), self._settings)
 
 
-def _similarity(query: str, query_chinese: bool, example: _Example) -> float:
-    if query_chinese or example.chinese:
-        compact_example = example.text.replace(" ", "")
-        whole = fuzz.ratio(query.replace(" ", ""), compact_example)
-        # "Lingang 临港面积多大 km2?": the Chinese part alone may be the question.
-        return max(whole, fuzz.ratio(han_only(query), compact_example)) / 100
-    sort = fuzz.token_sort_ratio(query, example.text)
-    overlap = fuzz.token_set_ratio(query, example.text)
-    return (sort + overlap) / 200
+def decide(ranked: Sequence[Candidate], settings: MatchingSettings) -> Match:
+    """The verdict on ranked candidates: a threshold for out of scope, a margin for a tie."""
+    candidates = tuple(ranked[: settings.alternatives + 1])
+    if not candidates or candidates[0].score < settings.threshold:
+        return Match(None, candidates[0].score if candidates else 0.0, candidates)
+    top = candidates[0]
+    runner_up = candidates[1].score if len(candidates) > 1 else 0.0
+    if runner_up >= settings.threshold and top.score - runner_up < settings.margin:
+        return Match(None, top.score, candidates, ambiguous=True)
+    return Match(top.intent_id, top.score, candidates)

@@ -4,24 +4,35 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Literal
+
+import opencc
 
 Lang = Literal["en", "zh"]
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
+_HAN_CLASS = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef"
+_CJK = re.compile(f"[{_HAN_CLASS}]")
+HAN_RUNS = re.compile(f"([{_HAN_CLASS}]+)|[^{_HAN_CLASS}]+")
+"""Maximal runs of Chinese characters (group 1 set) and of anything else."""
 _LATIN = re.compile(r"[a-z]", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
+_TO_SIMPLIFIED = opencc.OpenCC("t2s.json")
 
 
 def _is_separator(char: str) -> bool:
     """Punctuation, symbols and controls carry no meaning for matching; letters, digits do."""
-    category = unicodedata.category(char)
-    return category[0] in "PSCZ"
+    return unicodedata.category(char)[0] in "PSCZ"
 
 
+@lru_cache(maxsize=4096)
 def normalize(text: str) -> str:
-    """NFKC (folds full-width forms), case-fold, punctuation and symbols to spaces, one space."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
+    """NFKC (folds full-width forms), traditional to simplified Chinese, case-fold,
+    punctuation and symbols to spaces, single spaces."""
+    folded = unicodedata.normalize("NFKC", text)
+    if _CJK.search(folded):
+        folded = _TO_SIMPLIFIED.convert(folded)
+    folded = folded.casefold()
     cleaned = "".join(" " if _is_separator(char) else char for char in folded)
     return _SPACES.sub(" ", cleaned).strip()
 

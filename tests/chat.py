@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from itertools import count
+from pathlib import Path
 
 from bot.core.engine import Engine
 from bot.core.messages import Button, Incoming, Reply
@@ -14,6 +16,7 @@ from bot.core.ports import (
     QuestionLog,
     TranscriptLog,
 )
+from intents.catalog import PACKAGED_DIR
 from intents.knowledge import KnowledgeBase
 from storage.db import Database
 from storage.memory import (
@@ -73,6 +76,22 @@ def sql_stores(database: Database) -> Stores:
         SqlQuestionLog(database),
         SqlLeadRepository(database),
     )
+
+
+def copy_catalog(
+    target: Path, faq_files: dict[str, str] | None = None, *, keep_faq: bool = True
+) -> Path:
+    """A writable catalog: the packaged `catalog.yaml`, its FAQ files (unless `keep_faq` is
+    false) and `faq_files` (name to YAML text) on top."""
+    directory = target / "catalog"
+    (directory / "faq").mkdir(parents=True)
+    shutil.copy(PACKAGED_DIR / "catalog.yaml", directory / "catalog.yaml")
+    if keep_faq:
+        for path in (PACKAGED_DIR / "faq").glob("*.yaml"):
+            shutil.copy(path, directory / "faq" / path.name)
+    for name, text in (faq_files or {}).items():
+        (directory / "faq" / name).write_text(text, encoding="utf-8")
+    return directory
 
 
 class Chat:

@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from bot.config import env_names
 from intents.catalog import PACKAGED_DIR
 from intents.knowledge import KnowledgeBase
+from intents.semantic import EmbeddingCache, MiniLmEncoder, SemanticUnavailable
 from storage.db import Database
 from storage.models import Base
 from tests.chat import Chat, Stores, memory_stores, sql_stores
@@ -23,6 +24,7 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "LINGANG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 BACKENDS = ["sqlite", "postgresql"]
+MATCHERS = ["lexical", "semantic"]
 
 
 @pytest.fixture(autouse=True)
@@ -34,9 +36,35 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def knowledge() -> KnowledgeBase:
-    """The packaged catalog."""
-    return KnowledgeBase(PACKAGED_DIR)
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache of example embeddings for the whole session (and its subprocesses)."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="session")
+def encoder() -> MiniLmEncoder:
+    """The sentence-embedding model of the `semantic` extra (part of the dev install)."""
+    try:
+        return MiniLmEncoder()
+    except SemanticUnavailable as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def knowledge_semantic(encoder: MiniLmEncoder, cache_dir: Path) -> KnowledgeBase:
+    """The packaged catalog with the semantic matcher (fills the session's cache)."""
+    return KnowledgeBase(PACKAGED_DIR, encoder, EmbeddingCache(cache_dir))
+
+
+@pytest.fixture(scope="session", params=MATCHERS)
+def knowledge(request: pytest.FixtureRequest) -> KnowledgeBase:
+    """The packaged catalog, with the default (lexical) and the semantic matcher in turn."""
+    if request.param == "lexical":
+        return KnowledgeBase(PACKAGED_DIR)
+    semantic: KnowledgeBase = request.getfixturevalue("knowledge_semantic")
+    return semantic
 
 
 @pytest.fixture(scope="session")

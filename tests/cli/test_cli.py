@@ -13,10 +13,20 @@ import typer
 
 from bot.cli import cli
 from bot.config import env_names
+from intents.knowledge import KnowledgeBase
+from tests.chat import copy_catalog
 from storage.db import Database
 from storage.repositories import SqlTranscriptLog
 
 SCRIPT = str(Path(sys.executable).parent / "lingang-bot")
+SHARED_CACHE: dict[str, str] = {}
+
+
+@pytest.fixture(autouse=True)
+def _shared_embedding_cache(knowledge_semantic: KnowledgeBase, cache_dir: Path) -> None:
+    """Every command run shares the session's example embeddings, computed once."""
+    del knowledge_semantic
+    SHARED_CACHE["LINGANG_CACHE_DIR"] = str(cache_dir)
 
 
 def run(
@@ -29,9 +39,9 @@ def run(
         [SCRIPT, *args],
         input=data,
         capture_output=True,
-        env={**clean, **(env or {})},
+        env={**clean, **SHARED_CACHE, **(env or {})},
         cwd=cwd,
-        timeout=60,
+        timeout=120,
         check=False,
     )
 
@@ -90,7 +100,7 @@ def test_ask_reads_one_question_per_line_and_reports_out_of_scope(tmp_path: Path
     assert second["intent"] is None
     assert second["alternatives"]
     assert third["intent"] is None
-    assert not (tmp_path / "var").exists(), "ask needs no database"
+    assert not (tmp_path / "var" / "lingang.db").exists(), "ask needs no database"
 
 
 def test_ask_plain_prints_the_answer(tmp_path: Path) -> None:
@@ -99,7 +109,7 @@ def test_ask_plain_prints_the_answer(tmp_path: Path) -> None:
 
 
 def test_chat_jsonl_answers_each_line_at_once(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in env_names()}
+    env = {**{k: v for k, v in os.environ.items() if k not in env_names()}, **SHARED_CACHE}
     with subprocess.Popen(
         [SCRIPT, "chat", "--jsonl", "--user", "alice"],
         stdin=subprocess.PIPE,
@@ -203,3 +213,79 @@ def test_db_upgrade_on_postgresql_then_chat(tmp_path: Path, postgres_url: str) -
 def test_db_check_passes_on_the_shipped_migrations(tmp_path: Path) -> None:
     result = run("db", "check", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+
+
+def broken_copy(tmp_path: Path) -> Path:
+    """A catalog copy with an answer missing its Chinese text."""
+    directory = copy_catalog(tmp_path)
+    faq = directory / "faq" / "smalltalk.yaml"
+    text = faq.read_text(encoding="utf-8")
+    faq.write_text(text.replace('      zh: "不客气', '      zz: "不客气', 1), encoding="utf-8")
+    return directory
+
+
+def test_intents_check_passes_on_the_shipped_catalog(tmp_path: Path) -> None:
+    result = run("intents", "check", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
+    assert result.stdout.decode().startswith("ok: ")
+
+
+def test_intents_check_names_a_broken_file_and_line(tmp_path: Path) -> None:
+    directory = broken_copy(tmp_path)
+    result = run("intents", "check", str(directory), cwd=tmp_path)
+    assert result.returncode == 1
+    output = result.stdout.decode()
+    assert f"{directory / 'faq' / 'smalltalk.yaml'}:" in output
+    assert "answer.zz" in output
+    assert "does not load" in result.stderr.decode()
+
+
+def test_intents_test_passes_and_reports_both_languages(tmp_path: Path) -> None:
+    result = run("intents", "test", cwd=tmp_path)
+    output = result.stdout.decode()
+    assert result.returncode == 0, output
+    assert "answered with their own intent" in output
+    assert "zh " in output
+    assert output.rstrip().endswith("PASS")
+
+
+def test_intents_test_json_and_a_failing_threshold(tmp_path: Path) -> None:
+    result = run("intents", "test", "--json", "--threshold", "0.99", cwd=tmp_path)
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["passed"] is False
+    assert report["threshold"] == 0.99
+    assert set(report["in_scope"]) <= {"correct", "clarify", "wrong", "refused"}
+
+
+def test_intents_eval_on_a_dataset_file(tmp_path: Path) -> None:
+    data = {
+        "train": [["how big is the zone", "size"], ["size of the zone", "size"],
+                  ["where is the zone", "place"], ["location of the zone", "place"]],
+        "val": [["how large is the zone", "size"]],
+        "test": [["zone size please", "size"], ["where's the zone", "place"]],
+        "oos_val": [["bake a cake", "oos"]],
+        "oos_test": [["sing a song", "oos"]],
+    }  # fmt: skip
+    (tmp_path / "tiny.json").write_text(json.dumps(data), encoding="utf-8")
+    result = run("intents", "eval", "--dataset", "tiny.json", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr.decode()
+    report = json.loads(result.stdout)
+    assert report["intents"] == 2
+    assert {"accuracy", "in_scope", "oos_recall", "threshold", "sweep"} <= set(report)
+    assert report["latency_p99_ms"] > 0
+    text = run("intents", "eval", "--dataset", "tiny.json", "--shots", "1", cwd=tmp_path)
+    assert "1 examples per intent" in text.stdout.decode()
+
+
+def test_intents_eval_refuses_an_unknown_dataset(tmp_path: Path) -> None:
+    result = run("intents", "eval", "--dataset", "imagenet", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "imagenet" in result.stderr.decode()
+
+
+def test_lexical_matcher_can_be_chosen(tmp_path: Path) -> None:
+    result = run(
+        "ask", "how big is Lingang?", "--json", env={"LINGANG_MATCHER": "lexical"}, cwd=tmp_path
+    )
+    assert json.loads(result.stdout)["intent"] == "lingang_area"

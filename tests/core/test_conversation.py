@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 from bot.core.messages import Incoming
 from bot.core.state import ConversationState
 from intents.knowledge import KnowledgeBase
 from storage.db import Database
 from storage.memory import MemoryConversationStore
-from tests.chat import Chat, Stores, memory_stores, sql_stores
+from tests.chat import Chat, Stores, copy_catalog, memory_stores, sql_stores
 
 
 def test_greeting_is_answered_with_what_the_bot_can_do(chat: Chat) -> None:
@@ -102,11 +103,30 @@ def test_platform_language_hint_sets_a_new_conversations_language(
     assert "您好" in chat.say("/start")
 
 
-def test_close_intents_get_did_you_mean_buttons(chat: Chat) -> None:
-    chat.say("lingang")
+TWINS = """\
+intents:
+  - id: car_parking
+    title: {en: Car parking, zh: 停车}
+    examples:
+      en: [where can I park, is there a place to park]
+      zh: [哪里停车]
+    answer: {en: Cars park in lot A., zh: 汽车停在 A 区。}
+  - id: bike_parking
+    title: {en: Bike parking, zh: 自行车停放}
+    examples:
+      en: [where can I park, is there a place to park]
+      zh: [哪里停车]
+    answer: {en: Bikes go to rack B., zh: 自行车停在 B 区。}
+"""
+
+
+def test_close_intents_get_did_you_mean_buttons(tmp_path: Path) -> None:
+    catalog = copy_catalog(tmp_path, {"twins.yaml": TWINS})
+    chat = Chat.over(KnowledgeBase(catalog), memory_stores())
+    chat.say("where can I park?")
     assert chat.kinds == ["clarify"]
-    assert len(chat.buttons) >= 2
-    assert all(b.payload.startswith("intent:") for b in chat.buttons)
+    assert {b.title for b in chat.buttons} == {"Car parking", "Bike parking"}
+    assert "rack B" in chat.press("Bike parking")
 
 
 def test_stale_button_from_an_older_catalog_gets_the_fallback(chat: Chat) -> None:

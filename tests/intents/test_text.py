@@ -34,3 +34,7 @@ def test_normalize(raw: str, expected: str) -> None:
 )
 def test_guess_language(text: str, language: str | None) -> None:
     assert guess_language(text) == language
+
+
+def test_traditional_chinese_is_folded_to_simplified() -> None:
+    assert normalize("臨港新片區在哪裡？") == normalize("临港新片区在哪里?")

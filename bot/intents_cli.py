@@ -1,0 +1,169 @@
+"""`lingang-bot intents ...`: the admin's tools to check, test and measure the catalog."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.app import open_encoder, open_knowledge
+from bot.commandline import fail, settings_or_exit
+from bot.config import Settings
+from intents.catalog import CatalogError
+from intents.evaluation import DatasetError, Report, evaluate, load_dataset
+from intents.knowledge import KnowledgeBase
+from intents.quality import TestReport, check, run_tests
+from intents.semantic import EmbeddingCache, SemanticUnavailable
+
+intents_cli = typer.Typer(help="Check, test and measure the intent catalog.", no_args_is_help=True)
+
+Directory = Annotated[
+    Path | None,
+    typer.Argument(help="Catalog folder (catalog.yaml + faq/); default: LINGANG_INTENTS_DIR."),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="One JSON object instead of text.")]
+
+
+def _knowledge(settings: Settings, directory: Path | None) -> KnowledgeBase:
+    try:
+        return open_knowledge(settings, directory)
+    except CatalogError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem))
+        fail(f"{len(exc.problems)} problem(s): the catalog does not load")
+    except SemanticUnavailable as exc:
+        fail(f"LINGANG_MATCHER=semantic: {exc}", code=2)
+
+
+@intents_cli.command("check")
+def check_command(directory: Directory = None) -> None:
+    """Find schema errors, duplicates, missing languages, long answers and stray examples."""
+    knowledge = _knowledge(settings_or_exit(), directory).current
+    problems = check(knowledge.catalog, knowledge.matcher)
+    for problem in problems:
+        typer.echo(str(problem))
+    intents = len(knowledge.catalog.intents)
+    if problems:
+        fail(f"{len(problems)} problem(s) in {intents} intents")
+    typer.echo(f"ok: {intents} intents, no problems")
+
+
+@intents_cli.command("test")
+def held_out_command(
+    directory: Directory = None,
+    as_json: AsJson = False,
+    threshold: Annotated[
+        float | None, typer.Option(help="Try another threshold than catalog.yaml's.")
+    ] = None,
+    sweep: Annotated[bool, typer.Option("--sweep", help="Also show other thresholds.")] = False,
+) -> None:
+    """Match every held-out question and every out-of-scope question; fail under the bar."""
+    knowledge = _knowledge(settings_or_exit(), directory).current
+    report = run_tests(knowledge.catalog, knowledge.matcher, threshold)
+    if as_json:
+        typer.echo(json.dumps(_test_dict(report), ensure_ascii=False))
+    else:
+        typer.echo(_test_text(report))
+    if sweep and not as_json:
+        typer.echo("\nthreshold  answered-right  out-of-scope-not-answered")
+        for step in range(5, 80, 5):
+            at = run_tests(knowledge.catalog, knowledge.matcher, step / 100)
+            typer.echo(f"  {step / 100:.2f}  {at.accuracy():14.1%}  {at.oos_rejection:25.1%}")
+    if not report.passed:
+        raise typer.Exit(1)
+
+
+def _test_dict(report: TestReport) -> dict[str, object]:
+    return {
+        "threshold": report.threshold,
+        "margin": report.margin,
+        "accuracy": report.accuracy(),
+        "accuracy_en": report.accuracy("en"),
+        "accuracy_zh": report.accuracy("zh"),
+        "oos_rejection": report.oos_rejection,
+        "in_scope": dict(report.outcomes(True)),
+        "out_of_scope": dict(report.outcomes(False)),
+        "confusions": [{"expected": a, "got": b, "count": n} for a, b, n in report.confusions()],
+        "min_accuracy": report.min_accuracy,
+        "min_oos_rejection": report.min_oos_rejection,
+        "passed": report.passed,
+    }
+
+
+def _test_text(report: TestReport) -> str:
+    inside, outside = report.outcomes(True), report.outcomes(False)
+    lines = [
+        f"threshold {report.threshold}, margin {report.margin}",
+        f"held-out questions: {sum(inside.values())}",
+        f"  answered with their own intent: {report.accuracy():.1%} "
+        f"(en {report.accuracy('en'):.1%}, zh {report.accuracy('zh'):.1%}; "
+        f"at least {report.min_accuracy:.0%} needed)",
+        f"  did-you-mean including it: {inside['clarify']}, wrong intent: {inside['wrong']}, "
+        f"not answered: {inside['refused']}",
+        f"out-of-scope questions: {sum(outside.values())}",
+        f"  not answered: {report.oos_rejection:.1%} (at least {report.min_oos_rejection:.0%} "
+        f"needed; refused {outside['refused']}, did-you-mean {outside['clarify']}, "
+        f"answered {outside['wrong']})",
+    ]
+    if report.confusions():
+        lines.append("most frequent wrong answers (expected -> got):")
+        lines += [f"  {a} -> {b}: {n}" for a, b, n in report.confusions()]
+    lines.append("PASS" if report.passed else "FAIL")
+    return "\n".join(lines)
+
+
+@intents_cli.command("eval")
+def eval_command(
+    dataset: Annotated[
+        str,
+        typer.Option("--dataset", help="clinc150, banking77, or a JSON file in CLINC150's layout."),
+    ],
+    shots: Annotated[
+        int | None, typer.Option("--shots", min=1, help="Train on N examples per intent.")
+    ] = None,
+    oos_target: Annotated[
+        float,
+        typer.Option(
+            min=0, max=1, help="Out-of-scope recall the threshold must reach on validation."
+        ),
+    ] = 0.6,
+    as_json: AsJson = False,
+) -> None:
+    """Train the matcher on a public benchmark as if it were a catalog, and measure it."""
+    settings = settings_or_exit()
+    try:
+        data = load_dataset(dataset)
+        encoder = open_encoder(settings)
+    except DatasetError as exc:
+        fail(str(exc), code=2)
+    except SemanticUnavailable as exc:
+        fail(f"LINGANG_MATCHER=semantic: {exc}", code=2)
+    cache = EmbeddingCache(settings.resolved_cache_dir)
+    progress = (lambda _: None) if as_json else (lambda m: typer.echo(f"... {m}", err=True))
+    report = evaluate(
+        data, shots=shots, encoder=encoder, oos_target=oos_target, cache=cache, progress=progress
+    )
+    typer.echo(json.dumps(report.as_dict()) if as_json else _eval_text(report))
+
+
+def _eval_text(report: Report) -> str:
+    oos = f"{report.oos_recall:.1%}" if report.oos_recall is not None else "n/a"
+    lines = [
+        f"{report.dataset}, {report.shots or 'all'} examples per intent, matcher {report.matcher}",
+        f"intents {report.intents}, training sentences {report.train_examples}, "
+        f"build {report.build_seconds:.2f} s",
+        f"top-1 accuracy (no threshold): {report.accuracy:.1%}",
+        f"at threshold {report.threshold:.4f} (chosen on validation): in-scope accuracy "
+        f"{report.in_scope:.1%}, out-of-scope recall {oos}",
+        f"latency per question: p50 {report.latency_p50_ms:.2f} ms, "
+        f"p99 {report.latency_p99_ms:.2f} ms",
+        "threshold sweep on the test split (threshold: in-scope / out-of-scope recall):",
+    ]
+    lines += [
+        f"  {p.threshold:.3f}: {p.in_scope:.1%} / "
+        f"{'n/a' if p.oos_recall is None else f'{p.oos_recall:.1%}'}"
+        for p in report.sweep
+    ]
+    return "\n".join(lines)
