@@ -107,6 +107,11 @@ def chat(
     """Talk to the bot in the terminal (type a button's number to press it)."""
     settings = settings_or_exit()
     _tolerant_stdin()
+    if not jsonl:
+        typer.echo(
+            "Loading the FAQ (the first start with the semantic matcher takes a few seconds)",
+            err=True,
+        )
     with _running(settings) as app:
         session = console.Session(user_id=user, language=lang)
         if lang:

@@ -19,9 +19,10 @@ out-of-scope questions are caught). Scores are in 0..1.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 from intents.catalog import Catalog, MatchingSettings
@@ -71,14 +72,17 @@ class Example:
     negative: bool = False
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Semantic:
     encoder: Encoder
     head: SoftmaxRegression
-    vectors: FloatArray
-    starts: np.ndarray  # first row of each intent in `vectors` (rows grouped by intent)
-    present: np.ndarray  # intents with at least one embedded example
-    order: list[int] = field(default_factory=list)
+    vectors: FloatArray  # embedded examples, grouped by intent
+    bounds: npt.NDArray[np.intp]  # per intent: its rows are vectors[bounds[i]:bounds[i + 1]]
+
+    def similarity(self, embedded: FloatArray, label: int) -> float:
+        """The best cosine between the question and one intent's embedded examples."""
+        rows = self.vectors[self.bounds[label] : self.bounds[label + 1]]
+        return float((rows @ embedded).max()) if rows.size else 0.0
 
 
 def _fuzzy(query: str, examples: Sequence[str]) -> float:
@@ -158,14 +162,13 @@ class Matcher:
         chosen = [texts[i] for _, i in rows]
         vectors = cache.vectors(encoder, chosen) if cache else encoder.encode(chosen)
         row_labels = [label for label, _ in rows]
-        present = np.array(sorted(set(row_labels)))
-        starts = np.searchsorted(np.array(row_labels), present)
+        bounds = np.searchsorted(np.array(row_labels), np.arange(len(self.intents) + 1))
         head = (
             cache.classifier(encoder, vectors, row_labels, len(self.intents))
             if cache
             else SoftmaxRegression(vectors, row_labels, len(self.intents))
         )
-        return _Semantic(encoder, head, vectors, starts, present)
+        return _Semantic(encoder, head, vectors, bounds)
 
     def rank(self, text: str) -> list[Candidate]:
         """The best-scoring intents for `text`, best first (empty for an empty question)."""
@@ -175,18 +178,15 @@ class Matcher:
         vector = self._vectorizer.vector(query)
         probability = self._bayes.probabilities(vector)
         overlap = self._nearest.best(vector)
-        meaning: FloatArray | None = None
-        if self._semantic is not None and guess_language(query) != "zh":
-            embedded = self._semantic.encoder.encode([query])
-            probability = (probability + self._semantic.head.probabilities(embedded)[0]) / 2
-            cosines = self._semantic.vectors @ embedded[0]
-            meaning = np.zeros(len(self.intents), np.float32)
-            meaning[self._semantic.present] = np.maximum.reduceat(cosines, self._semantic.starts)
+        semantic = self._semantic if guess_language(query) != "zh" else None
+        if semantic is not None:
+            embedded = semantic.encoder.encode([query])[0]
+            probability = (probability + semantic.head.probabilities(embedded[None])[0]) / 2
         ranked: list[Candidate] = []
         for label in np.argsort(-probability)[:CANDIDATES].tolist():
             similarity = max(_fuzzy(query, self._examples[label]), float(overlap[label]))
-            if meaning is not None:
-                similarity = max(similarity, float(meaning[label]))
+            if semantic is not None:
+                similarity = max(similarity, semantic.similarity(embedded, label))
             against = _fuzzy(query, self._negatives[label])
             if against > similarity:  # closer to what this intent is not than to what it is
                 similarity *= similarity / against

@@ -14,9 +14,9 @@ import typer
 from bot.cli import cli
 from bot.config import env_names
 from intents.knowledge import KnowledgeBase
-from tests.chat import copy_catalog
 from storage.db import Database
 from storage.repositories import SqlTranscriptLog
+from tests.chat import copy_catalog
 
 SCRIPT = str(Path(sys.executable).parent / "lingang-bot")
 SHARED_CACHE: dict[str, str] = {}
