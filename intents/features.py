@@ -64,21 +64,25 @@ def ngrams(normalized: str) -> list[str]:
 class Vectorizer:
     """Maps normalised texts to `SparseVector`s over the n-grams seen when it was built."""
 
-    def __init__(self, documents: Sequence[str]) -> None:
-        self._grams = [ngrams(document) for document in documents]
+    def __init__(self, vocabulary: dict[str, int], idf: FloatArray) -> None:
+        self.vocabulary = vocabulary
+        self.idf = idf
+
+    @classmethod
+    def fit(cls, documents: Sequence[str]) -> tuple[Vectorizer, list[SparseVector]]:
+        """A vectorizer over the n-grams of `documents`, and the documents' vectors."""
+        grams = [ngrams(document) for document in documents]
         frequency: Counter[str] = Counter()
-        for grams in self._grams:
-            frequency.update(set(grams))
-        self.vocabulary = {gram: index for index, gram in enumerate(sorted(frequency))}
+        for document_grams in grams:
+            frequency.update(set(document_grams))
+        ordered = sorted(frequency)
         count = len(documents)
-        self.idf = np.array(
-            [math.log((1 + count) / (1 + frequency[gram])) + 1 for gram in sorted(frequency)],
+        idf = np.array(
+            [math.log((1 + count) / (1 + frequency[gram])) + 1 for gram in ordered],
             dtype=np.float32,
         )
-
-    def fitted_vectors(self) -> list[SparseVector]:
-        """The vectors of the documents the vectorizer was built from, in their order."""
-        return [self._from_grams(grams) for grams in self._grams]
+        vectorizer = cls({gram: index for index, gram in enumerate(ordered)}, idf)
+        return vectorizer, [vectorizer._from_grams(document_grams) for document_grams in grams]
 
     @property
     def size(self) -> int:

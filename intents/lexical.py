@@ -39,8 +39,13 @@ class NaiveBayes:
         rows = np.repeat(np.asarray(labels, dtype=np.int64), [v.indices.size for v in vectors])
         weights = np.concatenate([v.values for v in vectors]).astype(np.float64)
         flat = np.bincount(columns * classes + rows, weights, minlength=features * classes)
-        counts = flat.reshape(features, classes) + SMOOTHING
-        self._log_weights = np.log(counts / counts.sum(axis=0, keepdims=True)).astype(np.float32)
+        counts: npt.NDArray[np.float64] = flat.astype(np.float64, copy=False).reshape(
+            features, classes
+        )
+        counts += SMOOTHING  # in place throughout: this array can be large
+        counts /= counts.sum(axis=0, keepdims=True)
+        np.log(counts, out=counts)
+        self._log_weights = counts.astype(np.float32)
 
     def probabilities(self, vector: SparseVector) -> FloatArray:
         """The probability of each intent for one question (uniform when nothing is known)."""

@@ -113,8 +113,7 @@ class Matcher:
         pairs = sorted((index[e.intent_id], normalize(e.text)) for e in positives)
         labels = [label for label, _ in pairs]
         texts = [text for _, text in pairs]
-        self._vectorizer = Vectorizer(texts)
-        vectors = self._vectorizer.fitted_vectors()
+        self._vectorizer, vectors = Vectorizer.fit(texts)
         self._bayes = NaiveBayes(vectors, labels, len(self.intents), self._vectorizer.size)
         self._nearest = NearestExamples(vectors, labels, self._vectorizer.size)
 

@@ -20,7 +20,7 @@ def test_chinese_gives_character_one_to_three_grams() -> None:
 
 
 def test_vectors_have_unit_length_and_drop_unknown_grams() -> None:
-    vectorizer = Vectorizer(["where is lingang", "how big is lingang"])
+    vectorizer, _ = Vectorizer.fit(["where is lingang", "how big is lingang"])
     vector = vectorizer.vector("how big is pudong")
     assert np.isclose(np.linalg.norm(vector.values), 1.0)
     assert vectorizer.vector("zzzz qqqq").empty
@@ -32,8 +32,7 @@ words = st.lists(st.sampled_from(["port", "tax", "chip", "visa", "lake", "fab"])
 @settings(max_examples=60, deadline=None)
 @given(documents=st.lists(words.map(" ".join), min_size=1, max_size=8), query=words.map(" ".join))
 def test_inverted_index_equals_brute_force_cosine(documents: list[str], query: str) -> None:
-    vectorizer = Vectorizer(documents)
-    vectors = vectorizer.fitted_vectors()
+    vectorizer, vectors = Vectorizer.fit(documents)
     labels = sorted(i % 3 for i in range(len(documents)))
     nearest = NearestExamples(vectors, labels, vectorizer.size)
     q = vectorizer.vector(query)
