@@ -8,9 +8,12 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.core.engine import Engine
+from bot.notifications import LogNotifier, Relay
 from intents.knowledge import KnowledgeBase
 from intents.semantic import EmbeddingCache, Encoder, MiniLmEncoder, SemanticUnavailable
 from storage.db import Database
+from storage.leads import SqlLeadRepository, SqlOutbox
+from storage.privacy import SqlPrivacyRegistry
 from storage.repositories import (
     SqlConversationStore,
     SqlDeliveryLog,
@@ -29,6 +32,9 @@ class App:
     knowledge: KnowledgeBase
     database: Database
     engine: Engine
+    leads: SqlLeadRepository
+    transcripts: SqlTranscriptLog
+    relay: Relay
 
     def close(self) -> None:
         """Release the database connections."""
@@ -92,11 +98,17 @@ def build_app(settings: Settings) -> App:
     """Wire the catalog, the database and the engine."""
     knowledge = open_knowledge(settings)
     database = open_database(settings)
+    leads = SqlLeadRepository(database)
+    transcripts = SqlTranscriptLog(database)
     engine = Engine(
         knowledge,
         conversations=SqlConversationStore(database),
         deliveries=SqlDeliveryLog(database),
-        transcripts=SqlTranscriptLog(database),
+        transcripts=transcripts,
         questions=SqlQuestionLog(database),
+        leads=leads,
+        privacy=SqlPrivacyRegistry(database),
+        retention_days=settings.retention_days,
     )
-    return App(settings, knowledge, database, engine)
+    relay = Relay(SqlOutbox(database), leads, LogNotifier())
+    return App(settings, knowledge, database, engine, leads, transcripts, relay)

@@ -99,6 +99,13 @@ class Settings(BaseSettings):
         description="`lexical` (n-grams and fuzzy matching), `semantic` (adds a sentence-"
         "embedding model; needs the `semantic` extra) or `auto` (semantic when installed).",
     )
+    retention_days: int = Field(
+        365,
+        ge=1,
+        alias="LINGANG_RETENTION_DAYS",
+        description="Days leads and transcripts are kept; `lingang-bot leads purge` deletes "
+        "older ones, and the privacy notice tells prospects this figure.",
+    )
     log_level: Annotated[
         Literal["DEBUG", "INFO", "WARNING", "ERROR"], BeforeValidator(lambda v: str(v).upper())
     ] = Field("WARNING", alias="LINGANG_LOG_LEVEL", description="Least severe log level written.")

@@ -14,59 +14,28 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, Field, StringConstraints, ValidationError
 
+from intents.content import Localized, Model, Phrases, Text
+from intents.forms import LeadFormSpec
 from intents.sourcefile import SourceError, SourceFile, read_source
-from intents.text import Lang
 
 PACKAGED_DIR = Path(__file__).resolve().parent
 INTENT_ID = r"^[a-z][a-z0-9_]{1,63}$"
-PAYLOAD = re.compile(r"^(intent:[a-z][a-z0-9_]{1,63}|lang:(en|zh))$")
+PAYLOAD = re.compile(r"^(intent:[a-z][a-z0-9_]{1,63}|lang:(en|zh)|form:lead)$")
 
 M = TypeVar("M", bound=BaseModel)
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Localized(_Model):
-    """One text in English and Chinese."""
-
-    en: Text
-    zh: Text
-
-    def get(self, lang: Lang) -> str:
-        """The text in `lang`."""
-        return self.en if lang == "en" else self.zh
-
-
-class Phrases(_Model):
-    """Example sentences per language (either may be empty)."""
-
-    en: tuple[Text, ...] = ()
-    zh: tuple[Text, ...] = ()
-
-    def get(self, lang: Lang) -> tuple[str, ...]:
-        """The phrases in `lang`."""
-        return self.en if lang == "en" else self.zh
-
-    def items(self) -> Iterator[tuple[Lang, str]]:
-        """Every phrase with its language."""
-        for lang in ("en", "zh"):
-            for phrase in self.get(lang):
-                yield lang, phrase
-
-
-class ButtonSpec(_Model):
-    """A follow-up choice: to another intent (`intent:ID`) or a language (`lang:en|zh`)."""
+class ButtonSpec(Model):
+    """A follow-up choice: another intent (`intent:ID`), a language (`lang:en|zh`) or the
+    lead form (`form:lead`)."""
 
     title: Localized
     payload: Annotated[str, StringConstraints(pattern=PAYLOAD.pattern)]
 
 
-class Intent(_Model):
+class Intent(Model):
     """One thing a prospect may ask, with the ways they ask it and the answer."""
 
     id: Annotated[str, StringConstraints(pattern=INTENT_ID)]
@@ -81,13 +50,13 @@ class Intent(_Model):
     reviewed: date | None = None
 
 
-class FaqFile(_Model):
+class FaqFile(Model):
     """The layout of one `faq/*.yaml` file."""
 
     intents: tuple[Intent, ...]
 
 
-class MatchingSettings(_Model):
+class MatchingSettings(Model):
     """How sure the matcher must be before it answers (scores are 0..1)."""
 
     threshold: float = Field(ge=0, le=1)
@@ -95,21 +64,21 @@ class MatchingSettings(_Model):
     alternatives: int = Field(ge=1, le=10)
 
 
-class Limits(_Model):
+class Limits(Model):
     """Sizes the engine enforces on messages and content."""
 
     max_message_chars: int = Field(ge=16)
     max_answer_chars: int = Field(ge=16)
 
 
-class AccuracyBar(_Model):
+class AccuracyBar(Model):
     """The share of held-out questions to answer right, per kind of matcher."""
 
     lexical: float = Field(ge=0, le=1)
     semantic: float = Field(ge=0, le=1)
 
 
-class Quality(_Model):
+class Quality(Model):
     """What `intents check` and `intents test` hold the catalog to."""
 
     min_examples_en: int = Field(ge=1)
@@ -120,7 +89,7 @@ class Quality(_Model):
     min_oos_rejection: float = Field(ge=0, le=1)
 
 
-class Replies(_Model):
+class Replies(Model):
     """The texts the engine itself says, in both languages."""
 
     fallback: Localized
@@ -131,9 +100,22 @@ class Replies(_Model):
     did_you_mean: Localized
     choose_language: Localized
     language_chosen: Localized
+    mydata_intro: Localized
+    mydata_nothing: Localized
+    forget_confirm: Localized
+    forget_done: Localized
+    forget_kept: Localized
+    not_saved: Localized
 
 
-class CatalogSettings(_Model):
+class PrivacyButtons(Model):
+    """The buttons of `/forget`."""
+
+    erase: Localized
+    keep: Localized
+
+
+class CatalogSettings(Model):
     """The layout of `catalog.yaml`."""
 
     version: Literal[1]
@@ -144,6 +126,7 @@ class CatalogSettings(_Model):
     replies: Replies
     fallback_buttons: tuple[ButtonSpec, ...] = ()
     language_buttons: tuple[ButtonSpec, ...]
+    privacy_buttons: PrivacyButtons
 
 
 class CatalogError(Exception):
@@ -162,6 +145,7 @@ class Catalog:
     directory: Path
     settings: CatalogSettings
     intents: Mapping[str, Intent]
+    lead_form: LeadFormSpec
     fingerprint: str
     origin: Mapping[str, tuple[Path, int]] = field(repr=False)
 
@@ -182,14 +166,16 @@ class Catalog:
 
 
 def load_catalog(directory: Path = PACKAGED_DIR) -> Catalog:
-    """Read and validate `catalog.yaml` and every `faq/*.yaml` under `directory`."""
+    """Read and validate `catalog.yaml`, `forms/lead.yaml` and every `faq/*.yaml`."""
     problems: list[SourceError] = []
     settings_path = directory / "catalog.yaml"
+    form_path = directory / "forms" / "lead.yaml"
     faq_paths = sorted((directory / "faq").glob("*.yaml"))
     if not settings_path.is_file():
         raise CatalogError([SourceError(settings_path, 1, "catalog.yaml is missing")])
     if not faq_paths:
         problems.append(SourceError(directory / "faq", 1, "no faq/*.yaml files"))
+    form = _load_form(form_path, problems)
 
     settings_source = _read(settings_path, problems)
     settings = _validate(settings_source, CatalogSettings, problems) if settings_source else None
@@ -223,9 +209,18 @@ def load_catalog(directory: Path = PACKAGED_DIR) -> Catalog:
             for number, button in enumerate(getattr(settings, group)):
                 references.append((settings_source, (group, number, "payload"), button.payload))
     problems.extend(_dangling(references, intents))
-    if problems or settings is None:
+    if problems or settings is None or form is None:
         raise CatalogError(problems)
-    return Catalog(directory, settings, intents, _fingerprint([settings_path, *faq_paths]), origin)
+    fingerprint = _fingerprint([settings_path, form_path, *faq_paths])
+    return Catalog(directory, settings, intents, form, fingerprint, origin)
+
+
+def _load_form(path: Path, problems: list[SourceError]) -> LeadFormSpec | None:
+    if not path.is_file():
+        problems.append(SourceError(path, 1, "the lead form is missing"))
+        return None
+    source = _read(path, problems)
+    return _validate(source, LeadFormSpec, problems) if source else None
 
 
 def _dangling(

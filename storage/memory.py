@@ -6,11 +6,27 @@ For tests and for trying the engine without a database; nothing survives the pro
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
 
 from bot.core.ports import StaleState
-from bot.core.records import ConsentRecord, Lead, TranscriptEntry, UnansweredQuestion
+from bot.core.records import (
+    OPEN_STATUSES,
+    ConsentRecord,
+    Lead,
+    LeadEvent,
+    LeadFilter,
+    LeadStatus,
+    LeadSubmission,
+    OutboxItem,
+    Submitted,
+    TranscriptEntry,
+    UnansweredQuestion,
+    email_key,
+    pseudonym,
+)
 from bot.core.state import ConversationState
 
 
@@ -37,6 +53,21 @@ class MemoryConversationStore:
             saved = replace(state, form=form, version=state.version + 1)
             self._states[key] = saved
             return saved
+
+    def all(self) -> list[ConversationState]:
+        """Every stored conversation."""
+        with self._lock:
+            return list(self._states.values())
+
+    def erase(self, channel: str, user_id: str) -> int:
+        """Forget one person's conversations; how many."""
+        with self._lock:
+            mine = [
+                k for k, s in self._states.items() if (s.channel, s.user_id) == (channel, user_id)
+            ]
+            for key in mine:
+                del self._states[key]
+            return len(mine)
 
 
 class MemoryDeliveryLog:
@@ -76,6 +107,18 @@ class MemoryTranscriptLog:
                 if e.channel == channel and e.conversation_id == conversation_id
             ]
 
+    def all(self) -> list[TranscriptEntry]:
+        """Every message."""
+        with self._lock:
+            return list(self._entries)
+
+    def erase(self, channel: str, user_id: str) -> int:
+        """Forget one person's messages; how many."""
+        with self._lock:
+            kept = [e for e in self._entries if (e.channel, e.user_id) != (channel, user_id)]
+            erased, self._entries = len(self._entries) - len(kept), kept
+            return erased
+
 
 class MemoryQuestionLog:
     """`QuestionLog` in a list."""
@@ -95,43 +138,289 @@ class MemoryQuestionLog:
             ordered = sorted(enumerate(self._questions), key=lambda p: (p[1].at, p[0]))
             return [question for _, question in reversed(ordered)][:limit]
 
+    def erase(self, channel: str, user_id: str) -> int:
+        """Forget one person's questions; how many."""
+        with self._lock:
+            kept = [q for q in self._questions if (q.channel, q.user_id) != (channel, user_id)]
+            erased, self._questions = len(self._questions) - len(kept), kept
+            return erased
+
+
+@dataclass
+class _Outgoing:
+    item: OutboxItem
+    due: datetime
+    delivered: datetime | None = None
+    error: str | None = None
+
 
 class MemoryLeadRepository:
-    """`LeadRepository` in lists."""
+    """`LeadRepository` in lists; its outbox is read by `MemoryOutbox`."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._consents: list[ConsentRecord] = []
-        self._leads: list[Lead] = []
+        self.lock = threading.Lock()
+        self.consents: dict[int, ConsentRecord] = {}
+        self.leads: dict[int, Lead] = {}
+        self.events: list[tuple[str | None, LeadEvent]] = []
+        self.outgoing: list[_Outgoing] = []
 
-    def record_consent(self, consent: ConsentRecord) -> ConsentRecord:
-        """Append a consent record."""
-        with self._lock:
-            stored = replace(consent, id=len(self._consents) + 1)
-            self._consents.append(stored)
-            return stored
-
-    def consent(self, consent_id: int) -> ConsentRecord | None:
-        """One consent record, or None."""
-        with self._lock:
-            return next((c for c in self._consents if c.id == consent_id), None)
-
-    def add(self, lead: Lead) -> Lead:
-        """Store a new lead; its consent record must exist, as the SQL foreign key demands."""
-        with self._lock:
-            if not any(c.id == lead.consent_id for c in self._consents):
-                raise ValueError(f"no consent record {lead.consent_id}")
-            stored = replace(lead, id=len(self._leads) + 1, answers=dict(lead.answers))
-            self._leads.append(stored)
-            return stored
+    def submit(self, submission: LeadSubmission) -> Submitted:
+        """Store a confirmed form once: consent, lead (new or updated), history, outbox."""
+        s = submission
+        with self.lock:
+            for submission_id, event in self.events:
+                if submission_id == s.submission_id:
+                    return Submitted(self.leads[event.lead_id], created=False, repeated=True)
+            consent = ConsentRecord(
+                s.channel,
+                s.user_id,
+                s.notice_version,
+                s.language,
+                True,
+                s.consented_at,
+                event_id=s.event_id,
+                id=len(self.consents) + 1,
+            )
+            self.consents[consent.id or 0] = consent
+            answers = {k: v for k, v in s.answers.items() if v}
+            key = email_key(answers.get("email"))
+            existing = [
+                lead
+                for lead in self.leads.values()
+                if lead.status in OPEN_STATUSES
+                and (
+                    (lead.channel, lead.user_id) == (s.channel, s.user_id)
+                    or (key and email_key(lead.email) == key)
+                )
+            ]
+            if existing:
+                old = max(existing, key=lambda lead: (lead.created_at, lead.id))
+                changes = {
+                    k: (old.answers.get(k), v)
+                    for k, v in answers.items()
+                    if old.answers.get(k) != v
+                }
+                lead = replace(
+                    old,
+                    answers={**old.answers, **answers},
+                    consent_id=consent.id or 0,
+                    score=s.score,
+                    language=s.language,
+                    updated_at=s.submitted_at,
+                    question=s.question or old.question,
+                    source=old.source or s.source,
+                )
+                kind: Literal["created", "updated"] = "updated"
+            else:
+                lead = Lead(
+                    id=len(self.leads) + 1,
+                    channel=s.channel,
+                    user_id=s.user_id,
+                    conversation_id=s.conversation_id,
+                    language=s.language,
+                    consent_id=consent.id or 0,
+                    status="new",
+                    score=s.score,
+                    created_at=s.submitted_at,
+                    updated_at=s.submitted_at,
+                    answers=answers,
+                    question=s.question,
+                    source=s.source,
+                )
+                kind, changes = "created", {}
+            self.leads[lead.id] = lead
+            event = LeadEvent(
+                lead.id, s.submitted_at, kind, f"{s.channel}:prospect", changes=changes
+            )
+            self.events.append((s.submission_id, event))
+            notice: Literal["lead_created", "lead_updated"] = (
+                "lead_created" if kind == "created" else "lead_updated"
+            )
+            item = OutboxItem(len(self.outgoing) + 1, notice, lead.id, s.submitted_at)
+            self.outgoing.append(_Outgoing(item, s.submitted_at))
+            return Submitted(lead, created=kind == "created")
 
     def get(self, lead_id: int) -> Lead | None:
         """One lead, or None."""
-        with self._lock:
-            return next((lead for lead in self._leads if lead.id == lead_id), None)
+        with self.lock:
+            return self.leads.get(lead_id)
 
-    def recent(self, limit: int = 50) -> list[Lead]:
-        """The newest leads first."""
-        with self._lock:
-            ordered = sorted(self._leads, key=lambda lead: (lead.created_at, lead.id or 0))
-            return list(reversed(ordered))[:limit]
+    def find(self, criteria: LeadFilter) -> list[Lead]:
+        """Leads matching `criteria`, newest first."""
+        c = criteria
+        needle = c.search.strip().casefold() if c.search else None
+        with self.lock:
+            leads = [
+                lead
+                for lead in self.leads.values()
+                if (c.status is None or lead.status == c.status)
+                and (c.since is None or lead.created_at >= c.since)
+                and (c.channel is None or lead.channel == c.channel)
+                and (c.interest is None or lead.answers.get("interest") == c.interest)
+                and (c.language is None or lead.language == c.language)
+                and (
+                    needle is None
+                    or any(
+                        needle in (value or "").casefold()
+                        for value in (*lead.answers.values(), lead.question)
+                    )
+                )
+            ]
+        leads.sort(key=lambda lead: (lead.created_at, lead.id), reverse=True)
+        return leads[c.offset : c.offset + c.limit]
+
+    def history(self, lead_id: int) -> list[LeadEvent]:
+        """A lead's events, oldest first."""
+        with self.lock:
+            return [event for _, event in self.events if event.lead_id == lead_id]
+
+    def consent(self, consent_id: int) -> ConsentRecord | None:
+        """One consent record, or None."""
+        with self.lock:
+            return self.consents.get(consent_id)
+
+    def set_status(self, lead_id: int, status: LeadStatus, actor: str, note: str | None) -> Lead:
+        """Change the status (or add a note) and record who did it."""
+        now = datetime.now(UTC)
+        with self.lock:
+            lead = replace(self.leads[lead_id], status=status, updated_at=now)
+            self.leads[lead_id] = lead
+            self.events.append((None, LeadEvent(lead_id, now, "status", actor, status, note)))
+            return lead
+
+    def purge(self, before: datetime) -> dict[str, int]:
+        """Delete leads older than `before` (transcripts live in `MemoryTranscriptLog`)."""
+        with self.lock:
+            old = {i for i, lead in self.leads.items() if lead.created_at < before}
+            for lead_id in old:
+                del self.leads[lead_id]
+            self.events = [(k, e) for k, e in self.events if e.lead_id not in old]
+            self.outgoing = [o for o in self.outgoing if o.item.lead_id not in old]
+            needed = {lead.consent_id for lead in self.leads.values()}
+            stale = [i for i, c in self.consents.items() if c.at < before and i not in needed]
+            for consent_id in stale:
+                del self.consents[consent_id]
+        return {"leads": len(old), "consent_records": len(stale), "transcript_messages": 0}
+
+    def erase(self, channel: str, user_id: str) -> dict[str, int]:
+        """Delete one person's leads, their history and notifications, and consent records."""
+        with self.lock:
+            mine = {
+                i
+                for i, lead in self.leads.items()
+                if (lead.channel, lead.user_id) == (channel, user_id)
+            }
+            events = sum(1 for _, e in self.events if e.lead_id in mine)
+            items = sum(1 for o in self.outgoing if o.item.lead_id in mine)
+            self.events = [(k, e) for k, e in self.events if e.lead_id not in mine]
+            self.outgoing = [o for o in self.outgoing if o.item.lead_id not in mine]
+            for lead_id in mine:
+                del self.leads[lead_id]
+            consents = [
+                i for i, c in self.consents.items() if (c.channel, c.user_id) == (channel, user_id)
+            ]
+            for consent_id in consents:
+                del self.consents[consent_id]
+        return {
+            "lead_events": events,
+            "outbox": items,
+            "leads": len(mine),
+            "consent_records": len(consents),
+        }
+
+
+class MemoryOutbox:
+    """`Outbox` over a `MemoryLeadRepository`'s queued notifications."""
+
+    def __init__(self, leads: MemoryLeadRepository) -> None:
+        self._leads = leads
+
+    def due(self, now: datetime, limit: int = 20) -> list[OutboxItem]:
+        """Undelivered items whose next attempt is due, oldest first."""
+        with self._leads.lock:
+            return [o.item for o in self._leads.outgoing if o.delivered is None and o.due <= now][
+                :limit
+            ]
+
+    def delivered(self, item_id: int, at: datetime) -> None:
+        """Mark delivered."""
+        with self._leads.lock:
+            for outgoing in self._leads.outgoing:
+                if outgoing.item.id == item_id:
+                    outgoing.delivered = at
+
+    def failed(self, item_id: int, error: str, retry_at: datetime) -> None:
+        """Count the attempt and schedule the next."""
+        with self._leads.lock:
+            for outgoing in self._leads.outgoing:
+                if outgoing.item.id == item_id:
+                    outgoing.item = replace(outgoing.item, attempts=outgoing.item.attempts + 1)
+                    outgoing.due, outgoing.error = retry_at, error
+
+    def depth(self) -> int:
+        """How many notifications wait for delivery."""
+        with self._leads.lock:
+            return sum(1 for o in self._leads.outgoing if o.delivered is None)
+
+
+class MemoryPrivacyRegistry:
+    """`PrivacyRegistry` over the other memory stores."""
+
+    def __init__(
+        self,
+        conversations: MemoryConversationStore,
+        transcripts: MemoryTranscriptLog,
+        questions: MemoryQuestionLog,
+        leads: MemoryLeadRepository,
+    ) -> None:
+        self._conversations = conversations
+        self._transcripts = transcripts
+        self._questions = questions
+        self._leads = leads
+        self.erasures: list[tuple[str, datetime, dict[str, int]]] = []
+
+    def export(self, channel: str, user_id: str) -> dict[str, list[dict[str, object]]]:
+        """Every record about one person, by kind."""
+
+        def mine(record: _Owned) -> bool:
+            return (record.channel, record.user_id) == (channel, user_id)
+
+        with self._leads.lock:
+            leads = [lead for lead in self._leads.leads.values() if mine(lead)]
+            ids = {lead.id for lead in leads}
+            consents = [c for c in self._leads.consents.values() if mine(c)]
+            events = [e for _, e in self._leads.events if e.lead_id in ids]
+            items = [o.item for o in self._leads.outgoing if o.item.lead_id in ids]
+        return {
+            "conversations": _dicts(s for s in self._conversations.all() if mine(s)),
+            "transcript_messages": _dicts(e for e in self._transcripts.all() if mine(e)),
+            "unanswered_questions": _dicts(q for q in self._questions.recent(10**9) if mine(q)),
+            "leads": _dicts(leads),
+            "consent_records": _dicts(consents),
+            "lead_events": _dicts(events),
+            "outbox": _dicts(items),
+        }
+
+    def erase(self, channel: str, user_id: str, at: datetime) -> dict[str, int]:
+        """Delete every record about one person; keep a count under a one-way hash."""
+        counts = self._leads.erase(channel, user_id)
+        counts["conversations"] = self._conversations.erase(channel, user_id)
+        counts["transcript_messages"] = self._transcripts.erase(channel, user_id)
+        counts["unanswered_questions"] = self._questions.erase(channel, user_id)
+        self.erasures.append((pseudonym(channel, user_id), at, counts))
+        return counts
+
+
+class _Owned(Protocol):
+    @property
+    def channel(self) -> str: ...
+    @property
+    def user_id(self) -> str: ...
+
+
+def _plain(value: object) -> object:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _dicts(records: Iterable[Any]) -> list[dict[str, object]]:
+    return [{k: _plain(v) for k, v in asdict(record).items()} for record in records]

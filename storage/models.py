@@ -77,6 +77,8 @@ class ConversationRow(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     language_chosen: Mapped[bool] = mapped_column(default=False)
     form: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    source: Mapped[str | None] = mapped_column(String(128))
+    last_question: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now)
@@ -150,12 +152,13 @@ class LeadRow(Base):
     conversation_id: Mapped[str] = mapped_column(String(128))
     language: Mapped[str] = mapped_column(String(8))
     consent_id: Mapped[int] = mapped_column(ForeignKey("consent_records.id"))
-    name: Mapped[str]
-    email: Mapped[str] = mapped_column(String(320), index=True)
+    name: Mapped[str | None]
+    email: Mapped[str | None] = mapped_column(String(320))
+    email_key: Mapped[str | None] = mapped_column(String(320), index=True)
     company: Mapped[str | None]
     phone: Mapped[str | None] = mapped_column(String(32))
     country: Mapped[str | None] = mapped_column(String(64))
-    interest: Mapped[str | None] = mapped_column(String(64))
+    interest: Mapped[str | None] = mapped_column(String(64), index=True)
     timeline: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
     question: Mapped[str | None] = mapped_column(Text)
@@ -165,6 +168,57 @@ class LeadRow(Base):
     answers: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     created_at: Mapped[datetime] = mapped_column(index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class LeadEventRow(Base):
+    """One entry of a lead's history."""
+
+    __tablename__ = "lead_events"
+    __table_args__ = (CheckConstraint("kind IN ('created', 'updated', 'status')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    # The lead form this event came from: unique, so one form is never stored twice.
+    submission_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    changes: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+
+
+class OutboxRow(Base):
+    """A sales notification waiting to be delivered; written with the lead, in one transaction.
+
+    It names the lead rather than copying it, so it never holds personal data of its own.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint("kind IN ('lead_created', 'lead_updated')", name="kind"),
+        Index("ix_outbox_due", "delivered_at", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None]
+
+
+class ErasureRow(Base):
+    """That someone's data was erased, and how much: no personal data, only a one-way hash."""
+
+    __tablename__ = "erasures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime]
+    counts: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
 
 
 class ProcessedDeliveryRow(Base):

@@ -12,13 +12,11 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.core.messages import Language
 from bot.core.ports import StaleState
-from bot.core.records import ConsentRecord, Lead, LeadStatus, TranscriptEntry, UnansweredQuestion
+from bot.core.records import TranscriptEntry, UnansweredQuestion
 from bot.core.state import ConversationState
 from storage.db import Database
 from storage.models import (
-    ConsentRecordRow,
     ConversationRow,
-    LeadRow,
     ProcessedDeliveryRow,
     TranscriptMessageRow,
     UnansweredQuestionRow,
@@ -48,6 +46,8 @@ class SqlConversationStore:
                 language=cast(Language | None, row.language),
                 language_chosen=row.language_chosen,
                 form=row.form,
+                source=row.source,
+                last_question=row.last_question,
                 version=row.version,
             )
 
@@ -58,6 +58,8 @@ class SqlConversationStore:
             "language": state.language,
             "language_chosen": state.language_chosen,
             "form": dict(state.form) if state.form is not None else None,
+            "source": state.source,
+            "last_question": state.last_question,
             "version": state.version + 1,
             "updated_at": utc_now(),
         }
@@ -198,111 +200,3 @@ class SqlQuestionLog:
                 )
                 for row in session.scalars(query)
             ]
-
-
-class SqlLeadRepository:
-    """`LeadRepository` on `leads` and `consent_records`."""
-
-    def __init__(self, database: Database) -> None:
-        self._db = database
-
-    def record_consent(self, consent: ConsentRecord) -> ConsentRecord:
-        """Append a consent record."""
-        row = ConsentRecordRow(
-            channel=consent.channel,
-            user_id=consent.user_id,
-            notice_version=consent.notice_version,
-            language=consent.language,
-            granted=consent.granted,
-            event_id=consent.event_id,
-            at=consent.at,
-        )
-        with self._db.transaction() as session:
-            session.add(row)
-            session.flush()
-            return replace(consent, id=row.id)
-
-    def consent(self, consent_id: int) -> ConsentRecord | None:
-        """One consent record, or None."""
-        with self._db.transaction() as session:
-            row = session.get(ConsentRecordRow, consent_id)
-            if row is None:
-                return None
-            return ConsentRecord(
-                row.channel,
-                row.user_id,
-                row.notice_version,
-                row.language,
-                row.granted,
-                row.at,
-                event_id=row.event_id,
-                id=row.id,
-            )
-
-    def add(self, lead: Lead) -> Lead:
-        """Insert a new lead."""
-        row = LeadRow(
-            channel=lead.channel,
-            user_id=lead.user_id,
-            conversation_id=lead.conversation_id,
-            language=lead.language,
-            consent_id=lead.consent_id,
-            name=lead.name,
-            email=lead.email,
-            company=lead.company,
-            phone=lead.phone,
-            country=lead.country,
-            interest=lead.interest,
-            timeline=lead.timeline,
-            note=lead.note,
-            question=lead.question,
-            source=lead.source,
-            score=lead.score,
-            status=lead.status,
-            answers=dict(lead.answers),
-            created_at=lead.created_at,
-        )
-        try:
-            with self._db.transaction() as session:
-                session.add(row)
-                session.flush()
-                return replace(lead, id=row.id)
-        except IntegrityError as exc:
-            raise ValueError(f"no consent record {lead.consent_id}") from exc
-
-    def get(self, lead_id: int) -> Lead | None:
-        """One lead, or None."""
-        with self._db.transaction() as session:
-            row = session.get(LeadRow, lead_id)
-            return _lead(row) if row else None
-
-    def recent(self, limit: int = 50) -> list[Lead]:
-        """The newest leads first."""
-        query = select(LeadRow).order_by(LeadRow.created_at.desc(), LeadRow.id.desc()).limit(limit)
-        with self._db.transaction() as session:
-            return [_lead(row) for row in session.scalars(query)]
-
-
-def _lead(row: LeadRow) -> Lead:
-    return Lead(
-        row.channel,
-        row.user_id,
-        row.conversation_id,
-        row.language,
-        row.consent_id,
-        row.created_at,
-        row.name,
-        row.email,
-        company=row.company,
-        phone=row.phone,
-        country=row.country,
-        interest=row.interest,
-        timeline=row.timeline,
-        note=row.note,
-        question=row.question,
-        source=row.source,
-        score=row.score,
-        status=cast(LeadStatus, row.status),
-        answers=dict(row.answers),
-        id=row.id,
-    )

@@ -7,29 +7,34 @@ from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
 
-from bot.core.engine import Engine
+from bot.core.engine import Clock, Engine, utc_now
 from bot.core.messages import Button, Incoming, Reply
 from bot.core.ports import (
     ConversationStore,
     DeliveryLog,
     LeadRepository,
+    Outbox,
+    PrivacyRegistry,
     QuestionLog,
     TranscriptLog,
 )
 from intents.catalog import PACKAGED_DIR
 from intents.knowledge import KnowledgeBase
 from storage.db import Database
+from storage.leads import SqlLeadRepository, SqlOutbox
 from storage.memory import (
     MemoryConversationStore,
     MemoryDeliveryLog,
     MemoryLeadRepository,
+    MemoryOutbox,
+    MemoryPrivacyRegistry,
     MemoryQuestionLog,
     MemoryTranscriptLog,
 )
+from storage.privacy import SqlPrivacyRegistry
 from storage.repositories import (
     SqlConversationStore,
     SqlDeliveryLog,
-    SqlLeadRepository,
     SqlQuestionLog,
     SqlTranscriptLog,
 )
@@ -44,8 +49,10 @@ class Stores:
     transcripts: TranscriptLog
     questions: QuestionLog
     leads: LeadRepository
+    outbox: Outbox
+    privacy: PrivacyRegistry
 
-    def engine(self, knowledge: KnowledgeBase) -> Engine:
+    def engine(self, knowledge: KnowledgeBase, clock: Clock = utc_now) -> Engine:
         """An engine wired to these stores."""
         return Engine(
             knowledge,
@@ -53,17 +60,25 @@ class Stores:
             deliveries=self.deliveries,
             transcripts=self.transcripts,
             questions=self.questions,
+            leads=self.leads,
+            privacy=self.privacy,
+            retention_days=365,
+            clock=clock,
         )
 
 
 def memory_stores() -> Stores:
     """Every port in memory."""
+    conversations, transcripts = MemoryConversationStore(), MemoryTranscriptLog()
+    questions, leads = MemoryQuestionLog(), MemoryLeadRepository()
     return Stores(
-        MemoryConversationStore(),
+        conversations,
         MemoryDeliveryLog(),
-        MemoryTranscriptLog(),
-        MemoryQuestionLog(),
-        MemoryLeadRepository(),
+        transcripts,
+        questions,
+        leads,
+        MemoryOutbox(leads),
+        MemoryPrivacyRegistry(conversations, transcripts, questions, leads),
     )
 
 
@@ -75,6 +90,8 @@ def sql_stores(database: Database) -> Stores:
         SqlTranscriptLog(database),
         SqlQuestionLog(database),
         SqlLeadRepository(database),
+        SqlOutbox(database),
+        SqlPrivacyRegistry(database),
     )
 
 
@@ -86,6 +103,7 @@ def copy_catalog(
     directory = target / "catalog"
     (directory / "faq").mkdir(parents=True)
     shutil.copy(PACKAGED_DIR / "catalog.yaml", directory / "catalog.yaml")
+    shutil.copytree(PACKAGED_DIR / "forms", directory / "forms")
     if keep_faq:
         for path in (PACKAGED_DIR / "faq").glob("*.yaml"):
             shutil.copy(path, directory / "faq" / path.name)

@@ -1,13 +1,15 @@
 """The conversation engine: one inbound message in, the replies out.
 
-Each turn loads the conversation's state, decides, saves the state (redoing the turn if
+Each turn loads the conversation's state, decides, carries out what the decision needs
+(store a confirmed lead, export or erase a person's data), saves the state (redoing the turn if
 another message of the same conversation saved first), then records the transcript and any
 unanswered question. The database is a help, not a condition: when it is down the engine
-still answers from the catalog and logs what it could not keep.
+still answers from the catalog, and says so when something could not be kept.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -15,22 +17,27 @@ from datetime import UTC, datetime
 
 from bot.core import answers
 from bot.core.answers import Answer
-from bot.core.messages import Incoming, Language, Reply
+from bot.core.forms import FormState, FormStep, LeadForm
+from bot.core.messages import Button, Incoming, Language, Reply
 from bot.core.ports import (
     ConversationStore,
     DeliveryLog,
+    LeadRepository,
+    PrivacyRegistry,
     QuestionLog,
     StaleState,
     StorageUnavailable,
     TranscriptLog,
 )
-from bot.core.records import TranscriptEntry, UnansweredQuestion
+from bot.core.records import LeadSubmission, TranscriptEntry, UnansweredQuestion
 from bot.core.state import ConversationState
 from intents.knowledge import Knowledge, KnowledgeBase
+from intents.text import guess_language
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+MAX_REMEMBERED_QUESTION = 500
 Clock = Callable[[], datetime]
 
 
@@ -48,9 +55,17 @@ def language_of(hint: str | None) -> Language | None:
 
 @dataclass(frozen=True, slots=True)
 class _Turn:
+    """A decision: the new state, the replies, and what must happen before it is saved."""
+
     state: ConversationState
     replies: list[Reply]
     answer: Answer | None = None
+    submit: LeadSubmission | None = None
+    erase: bool = False
+    export: bool = False
+    private: bool = False  # the messages carry personal data: keep placeholders, not text
+    erased: bool = False  # everything about the person is gone: save and record nothing
+    form_changed: bool = False
 
     @property
     def refused(self) -> bool:
@@ -69,6 +84,9 @@ class Engine:
         deliveries: DeliveryLog,
         transcripts: TranscriptLog,
         questions: QuestionLog,
+        leads: LeadRepository,
+        privacy: PrivacyRegistry,
+        retention_days: int = 365,
         clock: Clock = utc_now,
     ) -> None:
         self._knowledge = knowledge
@@ -76,6 +94,9 @@ class Engine:
         self._deliveries = deliveries
         self._transcripts = transcripts
         self._questions = questions
+        self._leads = leads
+        self._privacy = privacy
+        self._retention_days = retention_days
         self._clock = clock
 
     def handle(self, incoming: Incoming) -> list[Reply]:
@@ -84,28 +105,34 @@ class Engine:
             log.info("duplicate delivery %s on %s dropped", incoming.event_id, incoming.channel)
             return []
         turn = self._turn(self._knowledge.current, incoming)
-        if not turn.refused:
+        if not turn.refused and not turn.erased:
             self._record(incoming, turn)
         return turn.replies
 
     # -- one turn -------------------------------------------------------------------------
 
     def _turn(self, knowledge: Knowledge, incoming: Incoming) -> _Turn:
-        for _ in range(MAX_ATTEMPTS):
+        attempts = 0
+        while True:
+            attempts += 1
             state, stored = self._load(incoming)
             turn = self._decide(knowledge, state, incoming)
+            if not stored:
+                return self._without_storage(knowledge, state, turn)
+            turn = self._carry_out(knowledge, state, turn, incoming)
             unchanged = turn.state.version > 0 and turn.state.content_equals(state)
-            if not stored or unchanged or turn.refused:
+            if turn.erased or unchanged or turn.refused:
                 return turn
             try:
                 return replace(turn, state=self._conversations.save(turn.state))
             except StaleState:
+                if attempts >= MAX_ATTEMPTS:
+                    log.warning("conversation kept changing for %d attempts", attempts)
+                    return self._unsaved(knowledge, state, turn)
                 log.info("conversation on %s changed meanwhile; redoing the turn", incoming.channel)
             except StorageUnavailable:
                 log.warning("conversation state not saved: database unavailable")
-                return turn
-        log.warning("conversation kept changing for %d attempts; answering anyway", MAX_ATTEMPTS)
-        return turn
+                return self._unsaved(knowledge, state, turn)
 
     def _load(self, incoming: Incoming) -> tuple[ConversationState, bool]:
         """The state to decide on, and whether it can be saved afterwards."""
@@ -124,16 +151,140 @@ class Engine:
             language=language_of(incoming.language_hint),
         )
 
+    def _without_storage(
+        self, knowledge: Knowledge, state: ConversationState, turn: _Turn
+    ) -> _Turn:
+        """The database is down: catalog answers still go out; anything else cannot be done
+        now, and the prospect is told so (their form, if any, waits in the database)."""
+        confident = turn.answer is None or turn.answer.reply.kind != "fallback"
+        if confident and not turn.form_changed and not (turn.submit or turn.erase or turn.export):
+            return replace(turn, state=state)
+        return self._unsaved(knowledge, state, turn)
+
+    def _unsaved(self, knowledge: Knowledge, state: ConversationState, turn: _Turn) -> _Turn:
+        if not turn.form_changed and not (turn.submit or turn.erase or turn.export):
+            return turn
+        lang = state.language or "en"
+        sorry = Reply(knowledge.catalog.lead_form.texts.not_saved.get(lang), kind="notice")
+        return _Turn(state, [sorry], private=True)
+
+    # -- deciding -------------------------------------------------------------------------
+
     def _decide(self, knowledge: Knowledge, state: ConversationState, incoming: Incoming) -> _Turn:
-        if incoming.payload is not None:
-            return self._press(knowledge, state, incoming.payload)
-        if incoming.text.lstrip().startswith("/"):
-            return self._command(knowledge, state, incoming.text.strip())
+        payload, text = incoming.payload, incoming.text
+        form = FormState.from_dict(state.form) if state.form else None
+        if payload is not None and payload.startswith("privacy:"):
+            return self._privacy_choice(knowledge, state, payload)
+        if payload is None and text.lstrip().startswith("/"):
+            return self._command(knowledge, state, form, text.strip())
+        if form is not None:
+            return self._form_turn(knowledge, state, form, incoming)
+        if payload is not None:
+            return self._press(knowledge, state, payload)
         chosen = state.language if state.language_chosen else None
-        answer = answers.answer(knowledge, incoming.text, chosen, state.language)
-        if not chosen and answer.match is not None:
-            state = state.speaking(answer.language)
+        answer = answers.answer(knowledge, text, chosen, state.language)
+        if answer.match is not None:
+            state = replace(
+                state.speaking(answer.language) if not chosen else state,
+                last_question=text.strip()[:MAX_REMEMBERED_QUESTION],
+            )
+        if answer.match is not None and answer.match.intent_id is not None:
+            intent = knowledge.catalog.intent(answer.match.intent_id)
+            if "lead" in intent.tags:
+                started = self._start_form(knowledge, state, answer.language)
+                return replace(started, replies=[answer.reply, *started.replies], answer=answer)
         return _Turn(state, [answer.reply], answer)
+
+    def _lead_form(self, knowledge: Knowledge) -> LeadForm:
+        return LeadForm(knowledge.catalog.lead_form, self._retention_days)
+
+    def _start_form(self, knowledge: Knowledge, state: ConversationState, lang: Language) -> _Turn:
+        form, replies = self._lead_form(knowledge).start(lang, state.last_question)
+        return _Turn(replace(state, form=form.to_dict()), replies, form_changed=True)
+
+    def _form_turn(
+        self, knowledge: Knowledge, state: ConversationState, form: FormState, incoming: Incoming
+    ) -> _Turn:
+        lang = state.language or guess_language(incoming.text) or "en"
+        lead_form = self._lead_form(knowledge)
+        kind, _, value = (incoming.payload or "").partition(":")
+        if kind in ("intent", "lang"):
+            # A button of an earlier answer: do what it says, then ask the pending question.
+            pressed = self._press(knowledge, state, incoming.payload or "")
+            lang = pressed.state.language or lang
+            resume = Reply(knowledge.catalog.lead_form.texts.resume.get(lang), kind="form")
+            if kind == "intent" and "lead" in knowledge.catalog.intent(value).tags:
+                return _Turn(state, lead_form.prompt(form, lang), private=True)
+            replies = [*pressed.replies, resume, *lead_form.prompt(form, lang)]
+            return replace(pressed, replies=replies, private=form.step == "summary")
+        question: Answer | None = None
+        if incoming.payload is None and incoming.text.strip():
+            candidate = answers.answer(knowledge, incoming.text, state.language, state.language)
+            intent_id = candidate.match.intent_id if candidate.match else None
+            known = intent_id is not None and "lead" not in knowledge.catalog.intent(intent_id).tags
+            if known or incoming.text.rstrip().endswith(("?", "？")):
+                question = candidate
+        step = lead_form.step(
+            form,
+            lang,
+            text=incoming.text,
+            payload=incoming.payload,
+            now=self._clock().isoformat(),
+            is_question=question is not None,
+        )
+        return self._after_form_step(
+            knowledge, state, form, step, question=question, incoming=incoming, lang=lang
+        )
+
+    def _after_form_step(
+        self,
+        knowledge: Knowledge,
+        state: ConversationState,
+        form: FormState,
+        step: FormStep,
+        *,
+        question: Answer | None,
+        incoming: Incoming,
+        lang: Language,
+    ) -> _Turn:
+        if step.outcome == "question" and question is not None:
+            resume = Reply(knowledge.catalog.lead_form.texts.resume.get(lang), kind="form")
+            replies = [question.reply, resume, *step.replies]
+            return _Turn(state, replies, question, private=form.step == "summary")
+        if step.outcome in ("declined", "cancelled"):
+            return _Turn(replace(state, form=None), step.replies, form_changed=True)
+        if step.outcome == "submit":
+            submission = self._submission(knowledge, state, form, incoming, lang)
+            return _Turn(state, [], submit=submission, private=True)
+        moved = replace(state, form=step.state.to_dict() if step.state else None)
+        return _Turn(moved, step.replies, private=True, form_changed=True)
+
+    def _submission(
+        self,
+        knowledge: Knowledge,
+        state: ConversationState,
+        form: FormState,
+        incoming: Incoming,
+        lang: Language,
+    ) -> LeadSubmission:
+        now = self._clock()
+        consented = datetime.fromisoformat(form.consented_at) if form.consented_at else now
+        spec = knowledge.catalog.lead_form
+        return LeadSubmission(
+            submission_id=form.submission,
+            channel=state.channel,
+            user_id=state.user_id,
+            conversation_id=state.conversation_id,
+            language=lang,
+            notice_version=spec.notice_version,
+            consented_at=consented,
+            submitted_at=now,
+            answers=dict(form.answers),
+            score=spec.score(form.answers),
+            question=form.question,
+            source=state.source,
+            event_id=incoming.event_id,
+        )
 
     def _press(self, knowledge: Knowledge, state: ConversationState, payload: str) -> _Turn:
         catalog = knowledge.catalog
@@ -143,26 +294,110 @@ class Engine:
             chosen: Language = "zh" if value == "zh" else "en"
             reply = Reply(catalog.replies.language_chosen.get(chosen), kind="notice")
             return _Turn(state.speaking(chosen, chosen=True), [reply])
+        if payload == "form:lead":
+            return self._start_form(knowledge, state, lang)
+        if kind == "form":  # a button of a form that has ended
+            return _Turn(state, [Reply(catalog.lead_form.texts.stale.get(lang), kind="notice")])
         if kind == "intent" and value in catalog.intents:
-            return _Turn(state, [answers.intent_reply(catalog, value, lang)])
+            reply = answers.intent_reply(catalog, value, lang)
+            if "lead" in catalog.intent(value).tags:
+                started = self._start_form(knowledge, state, lang)
+                return replace(started, replies=[reply, *started.replies])
+            return _Turn(state, [reply])
         log.info("button payload %r is not in this catalog", payload)
         return _Turn(state, [answers.fallback(catalog, lang)])
 
-    def _command(self, knowledge: Knowledge, state: ConversationState, text: str) -> _Turn:
+    def _command(
+        self, knowledge: Knowledge, state: ConversationState, form: FormState | None, text: str
+    ) -> _Turn:
         catalog = knowledge.catalog
         lang = state.language or "en"
         word, _, argument = text[1:].partition(" ")
         name = word.split("@", 1)[0].lower()
+        argument = argument.strip()
+        if name == "start" and argument and state.source is None:
+            state = replace(state, source=argument[:128])
         if name in ("start", "help"):
             intent_id = "welcome" if name == "start" else "help"
             return _Turn(state, [answers.intent_reply(catalog, intent_id, lang)])
         if name == "lang":
-            choice = argument.strip().lower()
-            if choice in ("en", "zh"):
-                return self._press(knowledge, state, f"lang:{choice}")
+            if argument.lower() in ("en", "zh"):
+                return self._press(knowledge, state, f"lang:{argument.lower()}")
             buttons = answers.buttons(catalog.settings.language_buttons, lang)
             return _Turn(state, [Reply(catalog.replies.choose_language.get(lang), buttons)])
+        if name == "contact":
+            if form is not None:
+                return _Turn(state, self._lead_form(knowledge).prompt(form, lang), private=True)
+            return self._start_form(knowledge, state, lang)
+        if name == "cancel":
+            texts = catalog.lead_form.texts
+            if form is None and not state.form:
+                return _Turn(state, [Reply(texts.nothing_to_cancel.get(lang), kind="notice")])
+            reply = Reply(texts.cancelled.get(lang), kind="notice")
+            return _Turn(replace(state, form=None), [reply], form_changed=True)
+        if name == "mydata":
+            return _Turn(state, [], export=True, private=True)
+        if name == "forget":
+            privacy = catalog.settings.privacy_buttons
+            choices = (
+                Button(privacy.erase.get(lang), "privacy:erase"),
+                Button(privacy.keep.get(lang), "privacy:keep"),
+            )
+            confirm = Reply(catalog.replies.forget_confirm.get(lang), choices, kind="notice")
+            return _Turn(replace(state, form={"kind": "forget"}), [confirm])
         return _Turn(state, [Reply(catalog.replies.unknown_command.get(lang), kind="notice")])
+
+    def _privacy_choice(
+        self, knowledge: Knowledge, state: ConversationState, payload: str
+    ) -> _Turn:
+        lang = state.language or "en"
+        pending = bool(state.form) and dict(state.form or {}).get("kind") == "forget"
+        if payload == "privacy:erase" and pending:
+            return _Turn(state, [], erase=True)
+        if payload == "privacy:keep" and pending:
+            kept = Reply(knowledge.catalog.replies.forget_kept.get(lang), kind="notice")
+            return _Turn(replace(state, form=None), [kept])
+        stale = knowledge.catalog.lead_form.texts.stale.get(lang)
+        return _Turn(state, [Reply(stale, kind="notice")])
+
+    # -- carrying out ---------------------------------------------------------------------
+
+    def _carry_out(
+        self, knowledge: Knowledge, before: ConversationState, turn: _Turn, incoming: Incoming
+    ) -> _Turn:
+        """Store a lead, or export or erase someone's data, before the state is saved."""
+        catalog = knowledge.catalog
+        lang = before.language or "en"
+        try:
+            if turn.submit is not None:
+                done = self._leads.submit(turn.submit)
+                texts = catalog.lead_form.texts
+                update = not done.created and not done.repeated
+                message = texts.updated if update else texts.confirmed
+                name = done.lead.name or ""
+                reply = Reply(message.get(lang).format(name=name), kind="form")
+                log.info("lead %s %s", done.lead.id, "created" if done.created else "updated")
+                return replace(turn, state=replace(before, form=None), replies=[reply])
+            if turn.export:
+                return replace(turn, replies=[self._mydata(knowledge, incoming, lang)])
+            if turn.erase:
+                counts = self._privacy.erase(incoming.channel, incoming.user_id, self._clock())
+                summary = ", ".join(f"{table} {n}" for table, n in counts.items() if n) or "-"
+                text = catalog.replies.forget_done.get(lang).format(summary=summary)
+                log.info("personal data erased on request (%s)", summary)
+                return replace(turn, replies=[Reply(text, kind="notice")], erased=True)
+        except StorageUnavailable:
+            log.warning("could not carry out the request: database unavailable")
+            return self._unsaved(knowledge, before, turn)
+        return turn
+
+    def _mydata(self, knowledge: Knowledge, incoming: Incoming, lang: Language) -> Reply:
+        stored = self._privacy.export(incoming.channel, incoming.user_id)
+        replies = knowledge.catalog.replies
+        if not any(stored.values()):
+            return Reply(replies.mydata_nothing.get(lang), kind="notice")
+        listing = json.dumps({k: v for k, v in stored.items() if v}, ensure_ascii=False, indent=1)
+        return Reply(f"{replies.mydata_intro.get(lang)}\n{listing}", kind="notice")
 
     # -- records ----------------------------------------------------------------------------
 
@@ -177,6 +412,10 @@ class Engine:
         now = self._clock()
         match = turn.answer.match if turn.answer else None
         said = incoming.text if incoming.payload is None else f"[{incoming.payload}]"
+        if turn.private:
+            # Form answers and personal-data listings live in the lead and are shown on
+            # request; the transcript keeps only that they happened.
+            said = f"[{incoming.payload}]" if incoming.payload else "[form answer]"
         who = (incoming.channel, incoming.conversation_id, incoming.user_id)
         entries = [
             TranscriptEntry(
@@ -187,7 +426,10 @@ class Engine:
                 intent_id=match.intent_id if match else None,
                 score=match.score if match else None,
             ),
-            *(TranscriptEntry(*who, "out", reply.text, now) for reply in turn.replies),
+            *(
+                TranscriptEntry(*who, "out", "[form]" if turn.private else reply.text, now)
+                for reply in turn.replies
+            ),
         ]
         try:
             self._transcripts.append(entries)

@@ -26,6 +26,7 @@ class Reply:
     text: str
     buttons: tuple[Button, ...] = ()
     kind: ReplyKind = "answer"
+    field: str | None = None  # the form field this reply asks for (a channel may help, e.g. phone)
 
 
 @dataclass(frozen=True, slots=True)

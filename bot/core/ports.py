@@ -7,9 +7,21 @@ Each method is one short unit of work. A store that cannot reach its database ra
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
-from bot.core.records import ConsentRecord, Lead, TranscriptEntry, UnansweredQuestion
+from bot.core.records import (
+    ConsentRecord,
+    Lead,
+    LeadEvent,
+    LeadFilter,
+    LeadStatus,
+    LeadSubmission,
+    OutboxItem,
+    Submitted,
+    TranscriptEntry,
+    UnansweredQuestion,
+)
 from bot.core.state import ConversationState
 
 
@@ -69,32 +81,78 @@ class QuestionLog(Protocol):
 
 
 class LeadRepository(Protocol):
-    """Leads and the consent records behind them."""
+    """Leads, their history and the consent records behind them."""
 
-    def record_consent(self, consent: ConsentRecord) -> ConsentRecord:
-        """Append a consent record; return it with its id."""
-        ...
+    def submit(self, submission: LeadSubmission) -> Submitted:
+        """Store a confirmed lead form in one unit of work, exactly once per submission id.
 
-    def consent(self, consent_id: int) -> ConsentRecord | None:
-        """One consent record."""
-        ...
-
-    def add(self, lead: Lead) -> Lead:
-        """Store a new lead; return it with its id."""
+        Appends the consent record, creates the lead (or updates the prospect's open lead:
+        same channel and user, or same email; history kept) and queues the sales
+        notification in the outbox. Submitting the same submission again changes nothing and
+        returns the same lead.
+        """
         ...
 
     def get(self, lead_id: int) -> Lead | None:
         """One lead, or None."""
         ...
 
-    def recent(self, limit: int = 50) -> list[Lead]:
-        """The latest leads, newest first."""
+    def find(self, criteria: LeadFilter) -> list[Lead]:
+        """Leads matching `criteria`, newest first."""
+        ...
+
+    def history(self, lead_id: int) -> list[LeadEvent]:
+        """A lead's events, oldest first."""
+        ...
+
+    def consent(self, consent_id: int) -> ConsentRecord | None:
+        """One consent record."""
+        ...
+
+    def set_status(self, lead_id: int, status: LeadStatus, actor: str, note: str | None) -> Lead:
+        """Change a lead's status (or just add a note), keeping the history.
+
+        Raises KeyError for an unknown lead.
+        """
+        ...
+
+    def purge(self, before: datetime) -> dict[str, int]:
+        """Delete leads and transcripts created before `before`; how many of each."""
+        ...
+
+
+class Outbox(Protocol):
+    """Notifications to sales waiting to be delivered (written with the lead, by `submit`)."""
+
+    def due(self, now: datetime, limit: int = 20) -> list[OutboxItem]:
+        """Items to try now, oldest first."""
+        ...
+
+    def delivered(self, item_id: int, at: datetime) -> None:
+        """Mark an item as delivered."""
+        ...
+
+    def failed(self, item_id: int, error: str, retry_at: datetime) -> None:
+        """Record a failed attempt and when to try again."""
+        ...
+
+
+class PrivacyRegistry(Protocol):
+    """A person's rights over their data: see all of it, or erase it."""
+
+    def export(self, channel: str, user_id: str) -> dict[str, list[dict[str, object]]]:
+        """Everything stored about one person, by table."""
+        ...
+
+    def erase(self, channel: str, user_id: str, at: datetime) -> dict[str, int]:
+        """Delete everything about one person; keep only an erasure record without personal
+        data. How many rows of each kind were erased."""
         ...
 
 
 class Notifier(Protocol):
-    """Tells sales staff about something that needs them (a new lead)."""
+    """Tells sales staff about something that needs them (a new or updated lead)."""
 
-    def notify(self, lead: Lead) -> None:
+    def notify(self, lead: Lead, kind: str) -> None:
         """Deliver the news about `lead`, or raise so the outbox retries later."""
         ...

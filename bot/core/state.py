@@ -22,6 +22,8 @@ class ConversationState:
     language: Language | None = None
     language_chosen: bool = False
     form: Mapping[str, object] | None = None
+    source: str | None = None
+    last_question: str | None = None
     version: int = 0
 
     def speaking(self, language: Language, *, chosen: bool = False) -> ConversationState:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -9,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.core.ports import StaleState
-from bot.core.records import ConsentRecord, Lead, TranscriptEntry, UnansweredQuestion
+from bot.core.records import LeadFilter, LeadSubmission, TranscriptEntry, UnansweredQuestion
 from bot.core.state import ConversationState
 from tests.chat import Stores
 
@@ -126,43 +127,179 @@ def test_unanswered_questions_come_back_newest_first(stores: Stores) -> None:
     assert stores.questions.recent(limit=1) == [newer]
 
 
-def test_lead_and_its_consent_round_trip(stores: Stores) -> None:
-    consent = stores.leads.record_consent(
-        ConsentRecord("telegram", "u1", "2026-11", "zh", granted=True, at=T0, event_id="77")
+def submission(
+    key: str = "s1", user: str = "u1", channel: str = "telegram", **answers: str
+) -> LeadSubmission:
+    """A confirmed lead form."""
+    return LeadSubmission(
+        submission_id=key,
+        channel=channel,
+        user_id=user,
+        conversation_id=f"c-{user}",
+        language="zh",
+        notice_version="2026-11-26",
+        consented_at=T0,
+        submitted_at=T0 + timedelta(minutes=2),
+        answers={"name": "王小明", "email": "Wang@Example.com", "company": "Example 有限公司",
+                 "interest": "ic_industry", **answers},
+        score=55,
+        question="how much do you charge?",
+        source="expo2026",
+        event_id="77",
+    )  # fmt: skip
+
+
+def test_submitted_lead_round_trips_with_its_consent(stores: Stores) -> None:
+    done = stores.leads.submit(submission(phone="+8613800138000"))
+    assert (done.created, done.repeated) == (True, False)
+    lead = stores.leads.get(done.lead.id)
+    assert lead == done.lead
+    assert (lead.name, lead.email, lead.answers["phone"]) == (
+        "王小明",
+        "Wang@Example.com",
+        "+8613800138000",
     )
-    assert consent.id is not None
-    assert stores.leads.consent(consent.id) == consent
-    lead = stores.leads.add(
-        Lead(
-            "telegram",
-            "u1",
-            "c1",
-            "zh",
-            consent.id,
-            T0,
-            "王小明",
-            "wang@example.com",
-            company="Example 有限公司",
-            phone="+8613800000000",
-            interest="ic_industry",
-            score=70,
-            answers={"timeline": "3-6 months"},
-        )
+    assert (lead.status, lead.score, lead.source, lead.question) == (
+        "new",
+        55,
+        "expo2026",
+        "how much do you charge?",
     )
-    assert lead.id is not None
-    assert stores.leads.get(lead.id) == lead
-    assert stores.leads.get(lead.id + 1000) is None
+    consent = stores.leads.consent(lead.consent_id)
+    assert consent is not None
+    assert (consent.granted, consent.notice_version, consent.language, consent.at) == (
+        True,
+        "2026-11-26",
+        "zh",
+        T0,
+    )
+    assert [e.kind for e in stores.leads.history(lead.id)] == ["created"]  # fmt: skip
 
 
-def test_lead_without_a_consent_record_is_refused(stores: Stores) -> None:
-    with pytest.raises(ValueError, match="consent"):
-        stores.leads.add(Lead("test", "u1", "c1", "en", 999, T0, "Ann", "ann@example.com"))
+def test_submitting_the_same_form_twice_stores_it_once(stores: Stores) -> None:
+    first = stores.leads.submit(submission())
+    again = stores.leads.submit(submission())
+    assert again.repeated
+    assert again.lead.id == first.lead.id
+    assert len(stores.leads.find(LeadFilter())) == 1
+    assert len(stores.outbox.due(T0 + timedelta(days=1))) == 1
 
 
-def test_recent_leads_are_newest_first(stores: Stores) -> None:
-    consent = stores.leads.record_consent(ConsentRecord("test", "u1", "v1", "en", True, T0))
-    assert consent.id is not None
-    first = stores.leads.add(Lead("test", "u1", "c1", "en", consent.id, T0, "A", "a@example.com"))
-    later = T0 + timedelta(hours=1)
-    second = stores.leads.add(Lead("test", "u2", "c2", "en", consent.id, later, "B", "b@x.org"))
-    assert stores.leads.recent() == [second, first]
+def test_concurrent_submits_of_one_form_store_one_lead(stores: Stores) -> None:
+    results: list[int] = []
+
+    def submit() -> None:
+        results.append(stores.leads.submit(submission()).lead.id)
+
+    threads = [threading.Thread(target=submit) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(results)) == 1
+    assert len(stores.leads.find(LeadFilter())) == 1
+
+
+def test_same_person_again_updates_the_open_lead_and_keeps_history(stores: Stores) -> None:
+    first = stores.leads.submit(submission())
+    second = stores.leads.submit(submission("s2", company="New Co", timeline="exploring"))
+    assert (second.created, second.lead.id) == (False, first.lead.id)
+    assert second.lead.answers["company"] == "New Co"
+    assert second.lead.answers["interest"] == "ic_industry"  # kept from the first form
+    events = stores.leads.history(first.lead.id)
+    assert [e.kind for e in events] == ["created", "updated"]
+    assert events[1].changes["company"] == ("Example 有限公司", "New Co")
+    assert [i.kind for i in stores.outbox.due(T0 + timedelta(days=1))] == [
+        "lead_created",
+        "lead_updated",
+    ]
+
+
+def test_same_email_on_another_channel_updates_the_open_lead(stores: Stores) -> None:
+    first = stores.leads.submit(submission())
+    other = stores.leads.submit(
+        submission("s2", user="slack-9", channel="slack", email="wang@example.COM")
+    )
+    assert other.lead.id == first.lead.id
+    assert len(stores.leads.find(LeadFilter())) == 1
+
+
+def test_a_closed_lead_is_not_reopened_by_a_new_form(stores: Stores) -> None:
+    first = stores.leads.submit(submission())
+    stores.leads.set_status(first.lead.id, "won", "sales:ann", "signed")
+    second = stores.leads.submit(submission("s2"))
+    assert second.created
+    assert second.lead.id != first.lead.id
+
+
+def test_status_changes_are_kept_in_the_history(stores: Stores) -> None:
+    lead = stores.leads.submit(submission()).lead
+    changed = stores.leads.set_status(lead.id, "contacted", "sales:ann", "called, left a message")
+    assert changed.status == "contacted"
+    last = stores.leads.history(lead.id)[-1]
+    assert (last.kind, last.status, last.actor, last.note) == (
+        "status",
+        "contacted",
+        "sales:ann",
+        "called, left a message",
+    )
+    with pytest.raises(KeyError):
+        stores.leads.set_status(lead.id + 99, "lost", "sales:ann", None)
+
+
+def test_find_filters_by_status_search_and_date(stores: Stores) -> None:
+    a = stores.leads.submit(submission("a", user="u1", name="Ann Lee", email="ann@a.com")).lead
+    b = stores.leads.submit(
+        submission("b", user="u2", name="Bo Zhang", email="bo@b.com", company="Chipworks")
+    ).lead
+    stores.leads.set_status(a.id, "qualified", "sales:x", None)
+    assert [lead.id for lead in stores.leads.find(LeadFilter())] == [b.id, a.id]
+    assert [lead.id for lead in stores.leads.find(LeadFilter(status="qualified"))] == [a.id]
+    assert [lead.id for lead in stores.leads.find(LeadFilter(search="chipWORKS"))] == [b.id]
+    assert stores.leads.find(LeadFilter(since=T0 + timedelta(days=1))) == []
+    assert len(stores.leads.find(LeadFilter(interest="ic_industry", limit=1))) == 1
+    assert stores.leads.find(LeadFilter(interest="visas_staff")) == []
+
+
+def test_outbox_retries_until_delivered(stores: Stores) -> None:
+    stores.leads.submit(submission())
+    [item] = stores.outbox.due(T0 + timedelta(minutes=5))
+    stores.outbox.failed(item.id, "slack down", T0 + timedelta(hours=1))
+    assert stores.outbox.due(T0 + timedelta(minutes=10)) == []
+    [again] = stores.outbox.due(T0 + timedelta(hours=2))
+    assert again.attempts == 1
+    stores.outbox.delivered(again.id, T0 + timedelta(hours=2))
+    assert stores.outbox.due(T0 + timedelta(days=9)) == []
+
+
+def test_export_holds_everything_about_one_person_and_nothing_else(stores: Stores) -> None:
+    stores.leads.submit(submission())
+    stores.leads.submit(submission("other", user="someone-else", email="x@y.org"))
+    stores.transcripts.append([TranscriptEntry("telegram", "c-u1", "u1", "in", "hello", T0)])
+    exported = stores.privacy.export("telegram", "u1")
+    assert len(exported["leads"]) == 1
+    assert all(row.get("user_id", "u1") == "u1" for rows in exported.values() for row in rows)
+    assert "王小明" in json.dumps(exported, ensure_ascii=False)
+    assert "x@y.org" not in json.dumps(exported)
+
+
+def test_erase_leaves_nothing_about_the_person(stores: Stores) -> None:
+    stores.leads.submit(submission(phone="+8613800138000"))
+    stores.transcripts.append(
+        [TranscriptEntry("telegram", "c-u1", "u1", "in", "my mail is wang@example.com", T0)]
+    )
+    stores.questions.record(UnansweredQuestion("telegram", "c-u1", "u1", "pizza?", "en", T0))
+    counts = stores.privacy.erase("telegram", "u1", T0)
+    assert counts["leads"] == 1
+    assert counts["transcript_messages"] == 1
+    after = stores.privacy.export("telegram", "u1")
+    assert not any(after.values())
+    assert stores.leads.find(LeadFilter()) == []
+
+
+def test_purge_deletes_old_leads_and_transcripts(stores: Stores) -> None:
+    old = stores.leads.submit(submission()).lead
+    stores.transcripts.append([TranscriptEntry("test", "c1", "u1", "in", "old words", T0)])
+    counts = stores.leads.purge(T0 + timedelta(days=1))
+    assert counts["leads"] == 1
+    assert stores.leads.get(old.id) is None

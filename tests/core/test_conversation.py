@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 from bot.core.messages import Incoming
@@ -10,7 +11,7 @@ from bot.core.state import ConversationState
 from intents.knowledge import KnowledgeBase
 from storage.db import Database
 from storage.memory import MemoryConversationStore
-from tests.chat import Chat, Stores, copy_catalog, memory_stores, sql_stores
+from tests.chat import Chat, copy_catalog, memory_stores, sql_stores
 
 
 def test_greeting_is_answered_with_what_the_bot_can_do(chat: Chat) -> None:
@@ -196,12 +197,12 @@ def test_turn_is_redone_on_fresh_state_when_another_message_saved_first(
 ) -> None:
     base = memory_stores()
     racing = _RacingStore(ConversationState("test", "user-1", "user-1"))
-    stores = Stores(racing, base.deliveries, base.transcripts, base.questions, base.leads)
+    stores = replace(base, conversations=racing)
     chat = Chat.over(knowledge, stores)
     assert "119.5 平方公里" in chat.say("how big is Lingang?")
     final = racing.load("test", "user-1")
     assert final is not None
-    assert (final.language, final.language_chosen, final.version) == ("zh", True, 2)
+    assert (final.language, final.language_chosen, final.version) == ("zh", True, 3)
 
 
 def test_simultaneous_messages_of_one_conversation_all_get_answers(

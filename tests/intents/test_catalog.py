@@ -31,6 +31,7 @@ def catalog_dir(tmp_path: Path) -> Path:
     target = tmp_path / "intents"
     shutil.copytree(PACKAGED_DIR / "faq", target / "faq")
     shutil.copy(PACKAGED_DIR / "catalog.yaml", target / "catalog.yaml")
+    shutil.copytree(PACKAGED_DIR / "forms", target / "forms")
     return target
 
 

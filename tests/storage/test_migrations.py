@@ -11,9 +11,9 @@ import pytest
 from alembic import command
 from sqlalchemy import inspect, text
 
-from bot.core.records import ConsentRecord
+from bot.core.records import TranscriptEntry
 from storage.db import Database, SchemaOutOfDate
-from storage.repositories import SqlLeadRepository
+from storage.repositories import SqlTranscriptLog
 from tests.conftest import BACKENDS
 
 
@@ -70,8 +70,9 @@ def test_fresh_sqlite_file_is_migrated_on_first_use(tmp_path: Path) -> None:
         db.ensure_schema()
         current, head = db.schema_revisions()
         assert current == head
-        consent = ConsentRecord("test", "u1", "v1", "en", True, datetime(2026, 1, 1, tzinfo=UTC))
-        assert SqlLeadRepository(db).record_consent(consent).id == 1
+        entry = TranscriptEntry("test", "c1", "u1", "in", "hi", datetime(2026, 1, 1, tzinfo=UTC))
+        SqlTranscriptLog(db).append([entry])
+        assert SqlTranscriptLog(db).conversation("test", "c1") == [entry]
     finally:
         db.dispose()
 

@@ -1,0 +1,345 @@
+"""The lead form: one step per message, its state kept in the conversation.
+
+The form asks for consent first (nothing personal is kept before it), then each field of
+`intents/forms/lead.yaml` in turn, validating every answer; `back`, `skip`, `cancel` and
+`edit` work at any step; a summary with confirm/edit ends it. This module only decides: the
+engine stores the state and the confirmed lead.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Literal
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from bot.core.messages import Button, Language, Reply
+from intents.content import Localized
+from intents.forms import FieldSpec, LeadFormSpec
+from intents.text import normalize
+
+MAX_FAILURES = 3
+PAYLOAD_PREFIX = "form:"
+CONTACT_PREFIX = "contact:"  # a phone number shared with a platform's contact button
+
+Step = str  # "consent", a field id, "summary" or "edit"
+
+
+@dataclass(frozen=True, slots=True)
+class FormState:
+    """Where a prospect is in the form and what they answered so far ("" = skipped)."""
+
+    step: Step
+    submission: str
+    answers: dict[str, str] = field(default_factory=dict)
+    visited: tuple[str, ...] = ()
+    failures: int = 0
+    editing: bool = False
+    question: str | None = None
+    consented_at: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready, for the conversation state."""
+        data = asdict(self)
+        data["visited"] = list(self.visited)
+        return {"kind": "lead", **data}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> FormState | None:
+        """The state stored by `to_dict`, or None when `data` is not a lead form."""
+        if data.get("kind") != "lead":
+            return None
+        answers = data.get("answers")
+        visited = data.get("visited")
+        return cls(
+            step=str(data["step"]),
+            submission=str(data["submission"]),
+            answers={str(k): str(v) for k, v in answers.items()}
+            if isinstance(answers, dict)
+            else {},
+            visited=tuple(str(v) for v in visited) if isinstance(visited, list) else (),
+            failures=int(str(data.get("failures", 0))),
+            editing=bool(data.get("editing", False)),
+            question=str(data["question"]) if data.get("question") else None,
+            consented_at=str(data["consented_at"]) if data.get("consented_at") else None,
+        )
+
+
+Outcome = Literal["continue", "declined", "cancelled", "submit", "question"]
+
+
+@dataclass(frozen=True, slots=True)
+class FormStep:
+    """What one message did to the form.
+
+    `outcome` says what the engine must do: keep the new `state` ("continue"), drop the form
+    ("declined", "cancelled"), store the lead ("submit"), or answer the message as a question
+    from the catalog and then show `replies` (the pending question) again ("question").
+    """
+
+    outcome: Outcome
+    state: FormState | None
+    replies: list[Reply]
+
+
+class LeadForm:
+    """The form's rules, over the content of `forms/lead.yaml`."""
+
+    def __init__(self, spec: LeadFormSpec, retention_days: int) -> None:
+        self.spec = spec
+        self._days = retention_days
+
+    # -- starting -----------------------------------------------------------------------
+
+    def start(self, lang: Language, question: str | None) -> tuple[FormState, list[Reply]]:
+        """A new form: the privacy notice and the consent choice, nothing pre-selected."""
+        state = FormState("consent", uuid.uuid4().hex, question=question)
+        return state, self.prompt(state, lang)
+
+    def prompt(self, state: FormState, lang: Language) -> list[Reply]:
+        """What to show for the form's current step."""
+        spec, buttons = self.spec, self.spec.buttons
+        if state.step == "consent":
+            text = spec.texts.notice.get(lang).format(days=self._days)
+            choices = (
+                Button(buttons.agree.get(lang), "form:agree"),
+                Button(buttons.decline.get(lang), "form:decline"),
+            )
+            return [Reply(text, choices, kind="form")]
+        if state.step == "summary":
+            return [self._summary(state, lang)]
+        if state.step == "edit":
+            options = tuple(Button(f.label.get(lang), f"form:edit:{f.id}") for f in spec.fields)
+            cancel = Button(buttons.cancel.get(lang), "form:cancel")
+            return [Reply(spec.texts.edit_which.get(lang), (*options, cancel), kind="form")]
+        return [self._question(state, self._field(state.step), lang)]
+
+    def _question(self, state: FormState, spec: FieldSpec, lang: Language) -> Reply:
+        texts, buttons = self.spec.texts, self.spec.buttons
+        number = [f.id for f in self.spec.fields].index(spec.id) + 1
+        progress = texts.progress.get(lang).format(number=number, total=len(self.spec.fields))
+        prompt = spec.prompt.get(lang)
+        choices = [Button(o.title.get(lang), f"form:choose:{o.value}") for o in spec.options]
+        if not spec.required:
+            choices.append(Button(buttons.skip.get(lang), "form:skip"))
+        if state.visited and not state.editing:
+            choices.append(Button(buttons.back.get(lang), "form:back"))
+        choices.append(Button(buttons.cancel.get(lang), "form:cancel"))
+        return Reply(f"{prompt}\n{progress}", tuple(choices), kind="form", field=spec.id)
+
+    def _summary(self, state: FormState, lang: Language) -> Reply:
+        texts, buttons = self.spec.texts, self.spec.buttons
+        lines = [texts.summary.get(lang)]
+        for spec in self.spec.fields:
+            lines.append(f"{spec.label.get(lang)}: {self.shown(spec, state.answers, lang)}")
+        choices = (
+            Button(buttons.confirm.get(lang), "form:confirm"),
+            Button(buttons.edit.get(lang), "form:edit"),
+            Button(buttons.cancel.get(lang), "form:cancel"),
+        )
+        return Reply("\n".join(lines), choices, kind="form")
+
+    def shown(self, spec: FieldSpec, answers: Mapping[str, str], lang: Language) -> str:
+        """An answer as the prospect sees it (a choice by its title)."""
+        value = answers.get(spec.id, "")
+        if not value:
+            return self.spec.texts.skipped.get(lang)
+        option = spec.option(value)
+        return option.title.get(lang) if option else value
+
+    def _field(self, field_id: str) -> FieldSpec:
+        spec = self.spec.field(field_id)
+        if spec is None:
+            raise KeyError(f"the lead form has no field {field_id!r}")
+        return spec
+
+    # -- one message ----------------------------------------------------------------------
+
+    def step(
+        self,
+        state: FormState,
+        lang: Language,
+        *,
+        text: str = "",
+        payload: str | None = None,
+        now: str = "",
+        is_question: bool = False,
+    ) -> FormStep:
+        """Apply one message (typed `text` or a pressed `payload`) to the form.
+
+        `is_question` says the catalog can answer `text`; the form then treats it as a question
+        wherever it is not obviously an answer.
+        """
+        word = self._word(text) if payload is None else None
+        if payload == "form:cancel" or word == "cancel":
+            return FormStep("cancelled", None, [self._say(self.spec.texts.cancelled, lang)])
+        if state.step == "consent":
+            return self._consent(state, lang, payload, now, is_question)
+        if state.step == "summary":
+            return self._at_summary(state, lang, payload, is_question)
+        if state.step == "edit":
+            return self._at_edit(state, lang, payload, is_question)
+        return self._answer(
+            state, lang, text=text, payload=payload, word=word, is_question=is_question
+        )
+
+    def _consent(
+        self, state: FormState, lang: Language, payload: str | None, now: str, is_question: bool
+    ) -> FormStep:
+        if payload == "form:agree":
+            first = replace(state, step=self.spec.fields[0].id, consented_at=now)
+            return FormStep("continue", first, self.prompt(first, lang))
+        if payload == "form:decline":
+            return FormStep("declined", None, [self._say(self.spec.texts.declined, lang)])
+        # Consent is only ever a button press: anything typed is a question or noise.
+        return FormStep("question" if is_question else "continue", state, self.prompt(state, lang))
+
+    def _at_summary(
+        self, state: FormState, lang: Language, payload: str | None, is_question: bool
+    ) -> FormStep:
+        if payload == "form:confirm":
+            return FormStep("submit", state, [])
+        if payload == "form:edit":
+            editing = replace(state, step="edit")
+            return FormStep("continue", editing, self.prompt(editing, lang))
+        return FormStep("question" if is_question else "continue", state, self.prompt(state, lang))
+
+    def _at_edit(
+        self, state: FormState, lang: Language, payload: str | None, is_question: bool
+    ) -> FormStep:
+        target = (payload or "").removeprefix("form:edit:")
+        if payload and payload.startswith("form:edit:") and self.spec.field(target):
+            editing = replace(state, step=target, editing=True, failures=0)
+            return FormStep("continue", editing, self.prompt(editing, lang))
+        return FormStep("question" if is_question else "continue", state, self.prompt(state, lang))
+
+    def _answer(
+        self,
+        state: FormState,
+        lang: Language,
+        *,
+        text: str,
+        payload: str | None,
+        word: str | None,
+        is_question: bool,
+    ) -> FormStep:
+        spec = self._field(state.step)
+        if payload == "form:back" or word == "back":
+            return self._back(state, lang)
+        if payload == "form:skip" or word == "skip":
+            if spec.required:
+                return self._reject(state, spec, lang, self._say(self.spec.errors.required, lang))
+            return self._accept(state, spec, "", lang)
+        if payload == "form:leave_message":
+            note = next((f for f in self.spec.fields if f.id == "note"), self.spec.fields[-1])
+            leaving = replace(state, step=note.id, failures=0, editing=True)
+            return FormStep("continue", leaving, self.prompt(leaving, lang))
+        if payload is not None and payload.startswith("form:choose:"):
+            text = payload.removeprefix("form:choose:")
+        elif payload is not None and payload.startswith(CONTACT_PREFIX):
+            text = payload.removeprefix(CONTACT_PREFIX)
+        elif payload is not None:
+            return FormStep("continue", state, self.prompt(state, lang))
+        asked = payload is None and is_question
+        free = spec.kind == "text"
+        if asked and free and not spec.questions_welcome and text.rstrip().endswith(("?", "？")):
+            # A free-text field accepts almost anything, so only a question mark makes a
+            # question of it ("what is the 15% tax?" is not a company name).
+            return FormStep("question", state, self.prompt(state, lang))
+        value, error = self.validate(spec, text, lang)
+        if error is None:
+            return self._accept(state, spec, value, lang)
+        if asked:
+            return FormStep("question", state, self.prompt(state, lang))
+        return self._reject(state, spec, lang, error)
+
+    def _accept(self, state: FormState, spec: FieldSpec, value: str, lang: Language) -> FormStep:
+        answers = {**state.answers, spec.id: value}
+        visited = (*[v for v in state.visited if v != spec.id], spec.id)
+        ids = [f.id for f in self.spec.fields]
+        later = [i for i in ids[ids.index(spec.id) + 1 :] if i not in answers]
+        step = "summary" if state.editing or not later else later[0]
+        moved = replace(
+            state, step=step, answers=answers, visited=visited, failures=0, editing=False
+        )
+        return FormStep("continue", moved, self.prompt(moved, lang))
+
+    def _back(self, state: FormState, lang: Language) -> FormStep:
+        if not state.visited:
+            note = self._say(self.spec.texts.nothing_before, lang)
+            return FormStep("continue", state, [note, *self.prompt(state, lang)])
+        previous = state.visited[-1]
+        answers = {k: v for k, v in state.answers.items() if k != previous}
+        moved = replace(
+            state, step=previous, answers=answers, visited=state.visited[:-1], failures=0
+        )
+        return FormStep("continue", moved, self.prompt(moved, lang))
+
+    def _reject(self, state: FormState, spec: FieldSpec, lang: Language, error: Reply) -> FormStep:
+        failed = replace(state, failures=state.failures + 1)
+        replies = [error, *self.prompt(failed, lang)]
+        if failed.failures >= MAX_FAILURES:
+            texts, buttons = self.spec.texts, self.spec.buttons
+            offer = texts.retry_offer if not spec.required else texts.retry_offer_required
+            choices = [Button(buttons.leave_message.get(lang), "form:leave_message")]
+            if not spec.required:
+                choices.insert(0, Button(buttons.skip.get(lang), "form:skip"))
+            replies.append(Reply(offer.get(lang), tuple(choices), kind="form"))
+        return FormStep("continue", failed, replies)
+
+    # -- answers --------------------------------------------------------------------------
+
+    def validate(self, spec: FieldSpec, text: str, lang: Language) -> tuple[str, Reply | None]:
+        """The answer as it will be stored, or the reason it cannot be."""
+        errors = self.spec.errors
+        value = " ".join(text.split())
+        if not value:
+            return "", self._say(errors.required, lang)
+        if spec.kind == "choice":
+            wanted = normalize(value)
+            for option in spec.options:
+                names = {option.value, normalize(option.title.en), normalize(option.title.zh)}
+                if wanted in names or value == option.value:
+                    return option.value, None
+            return "", self._say(errors.choice, lang)
+        if spec.kind == "email":
+            try:
+                email = validate_email(value, check_deliverability=False).normalized
+            except EmailNotValidError as exc:
+                return "", Reply(errors.email.get(lang).format(reason=str(exc).rstrip(".")))
+            return email, None
+        if spec.kind == "phone":
+            return self._phone(value, lang)
+        if len(value) < spec.min_length:
+            return "", Reply(errors.too_short.get(lang).format(min=spec.min_length))
+        if len(value) > spec.max_length:
+            return "", Reply(errors.too_long.get(lang).format(max=spec.max_length))
+        return value, None
+
+    def _phone(self, value: str, lang: Language) -> tuple[str, Reply | None]:
+        international = "+" + value[2:] if value.startswith("00") else value
+        try:
+            number = phonenumbers.parse(international, None)
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is None or not phonenumbers.is_valid_number(number):
+            return "", self._say(self.spec.errors.phone, lang)
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
+
+    def _word(self, text: str) -> str | None:
+        """ "cancel", "back" or "skip" when the text is one of those words in either language."""
+        typed = normalize(text)
+        if not typed:
+            return None
+        words = self.spec.words
+        for name, phrases in (("cancel", words.cancel), ("back", words.back), ("skip", words.skip)):
+            if any(typed == normalize(p) or text.strip() == p for _, p in phrases.items()):
+                return name
+        return None
+
+    @staticmethod
+    def _say(text: Localized, lang: Language) -> Reply:
+        return Reply(text.get(lang), kind="form")

@@ -1,0 +1,176 @@
+"""The lead form's content (`forms/lead.yaml`): fields, prompts, errors, buttons, scoring."""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterator
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, model_validator
+
+from intents.content import Localized, Model, Phrases
+
+FieldKind = Literal["text", "email", "phone", "choice"]
+Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
+
+
+class Option(Model):
+    """One button of a choice field."""
+
+    value: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_]{0,63}$")]
+    title: Localized
+
+
+class FieldSpec(Model):
+    """One question of the form."""
+
+    id: Identifier
+    label: Localized
+    prompt: Localized
+    kind: FieldKind = "text"
+    required: bool = True
+    min_length: int = Field(1, ge=1)
+    max_length: int = Field(200, ge=1, le=4000)
+    options: tuple[Option, ...] = ()
+    # A free-text answer ending in "?" is taken for a question to the bot, unless the field
+    # welcomes questions (a note to the consultant may well be one).
+    questions_welcome: bool = False
+
+    @model_validator(mode="after")
+    def _choices_have_options(self) -> FieldSpec:
+        if (self.kind == "choice") != bool(self.options):
+            raise ValueError("a choice field needs options, and only a choice field has them")
+        return self
+
+    def option(self, value: str) -> Option | None:
+        """The option with this value."""
+        return next((o for o in self.options if o.value == value), None)
+
+
+class FormTexts(Model):
+    """What the form says besides its questions."""
+
+    notice: Localized
+    declined: Localized
+    progress: Localized
+    optional: Localized
+    retry_offer: Localized
+    retry_offer_required: Localized
+    resume: Localized
+    nothing_before: Localized
+    summary: Localized
+    edit_which: Localized
+    skipped: Localized
+    confirmed: Localized
+    updated: Localized
+    cancelled: Localized
+    not_saved: Localized
+    stale: Localized
+    nothing_to_cancel: Localized
+
+
+class FormButtons(Model):
+    """Button titles."""
+
+    agree: Localized
+    decline: Localized
+    skip: Localized
+    back: Localized
+    cancel: Localized
+    confirm: Localized
+    edit: Localized
+    leave_message: Localized
+
+
+class FormWords(Model):
+    """Typed words that act like buttons."""
+
+    cancel: Phrases
+    back: Phrases
+    skip: Phrases
+
+
+class FormErrors(Model):
+    """Why an answer was not accepted."""
+
+    required: Localized
+    too_short: Localized
+    too_long: Localized
+    email: Localized
+    phone: Localized
+    choice: Localized
+
+
+class Scoring(Model):
+    """Points for chosen options, and for optional details given."""
+
+    answers: dict[Identifier, dict[str, int]] = Field(default_factory=dict)
+    given: dict[Identifier, int] = Field(default_factory=dict)
+
+
+# The placeholders each text may use (all of them filled by the form).
+PLACEHOLDERS: dict[str, set[str]] = {
+    "texts.notice": {"days"},
+    "texts.progress": {"number", "total"},
+    "texts.confirmed": {"name"},
+    "texts.updated": {"name"},
+    "errors.too_short": {"min"},
+    "errors.too_long": {"max"},
+    "errors.email": {"reason"},
+}
+
+
+class LeadFormSpec(Model):
+    """The layout of `forms/lead.yaml`."""
+
+    version: Literal[1]
+    notice_version: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    texts: FormTexts
+    buttons: FormButtons
+    words: FormWords
+    errors: FormErrors
+    fields: tuple[FieldSpec, ...] = Field(min_length=1)
+    scoring: Scoring
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LeadFormSpec:
+        ids = [f.id for f in self.fields]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"field ids repeat: {ids}")
+        for field_id, points in self.scoring.answers.items():
+            spec = self.field(field_id)
+            unknown = set(points) - {o.value for o in spec.options} if spec else set(points)
+            if spec is None or unknown:
+                raise ValueError(f"scoring.answers.{field_id}: no such field or options {unknown}")
+        for field_id in self.scoring.given:
+            if self.field(field_id) is None:
+                raise ValueError(f"scoring.given.{field_id}: no such field")
+        for where, text in self._texts():
+            allowed = PLACEHOLDERS.get(where, set())
+            used = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+            if used - allowed:
+                raise ValueError(f"{where}: unknown placeholder(s) {sorted(used - allowed)}")
+        return self
+
+    def _texts(self) -> Iterator[tuple[str, str]]:
+        for group in ("texts", "errors"):
+            section = getattr(self, group)
+            for name in type(section).model_fields:
+                localized: Localized = getattr(section, name)
+                yield f"{group}.{name}", localized.en
+                yield f"{group}.{name}", localized.zh
+
+    def field(self, field_id: str) -> FieldSpec | None:
+        """The field named `field_id`."""
+        return next((f for f in self.fields if f.id == field_id), None)
+
+    def score(self, answers: dict[str, str]) -> int:
+        """The qualification score of a set of answers (0-100 with the shipped rules)."""
+        points = sum(
+            table.get(answers.get(field_id, ""), 0)
+            for field_id, table in self.scoring.answers.items()
+        )
+        points += sum(
+            value for field_id, value in self.scoring.given.items() if answers.get(field_id)
+        )
+        return points
