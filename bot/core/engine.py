@@ -73,6 +73,11 @@ class _Turn:
         return self.answer is not None and self.answer.reply.kind == "error"
 
 
+def _needs_storage(turn: _Turn) -> bool:
+    """Whether the turn means nothing unless the database takes it."""
+    return turn.form_changed or turn.submit is not None or turn.erase or turn.export
+
+
 class Engine:
     """Answers messages from every channel the same way."""
 
@@ -157,12 +162,16 @@ class Engine:
         """The database is down: catalog answers still go out; anything else cannot be done
         now, and the prospect is told so (their form, if any, waits in the database)."""
         confident = turn.answer is None or turn.answer.reply.kind != "fallback"
-        if confident and not turn.form_changed and not (turn.submit or turn.erase or turn.export):
+        if confident and not _needs_storage(turn):
             return replace(turn, state=state)
-        return self._unsaved(knowledge, state, turn)
+        # Not knowing the conversation, a message the catalog cannot answer may well be the
+        # next answer of a form: say it could not be taken, rather than "I don't know".
+        lang = state.language or (turn.answer.language if turn.answer else "en")
+        sorry = Reply(knowledge.catalog.replies.not_saved.get(lang), kind="notice")
+        return _Turn(state, [sorry], private=True)
 
     def _unsaved(self, knowledge: Knowledge, state: ConversationState, turn: _Turn) -> _Turn:
-        if not turn.form_changed and not (turn.submit or turn.erase or turn.export):
+        if not _needs_storage(turn):
             return turn
         lang = state.language or "en"
         sorry = Reply(knowledge.catalog.lead_form.texts.not_saved.get(lang), kind="notice")

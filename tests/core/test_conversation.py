@@ -169,8 +169,8 @@ def test_faq_is_answered_while_the_database_is_down(knowledge: KnowledgeBase) ->
         chat = Chat.over(knowledge, sql_stores(down))
         assert "Pudong" in chat.say("where is Lingang?")
         assert "119.5 km²" in chat.press("How big is it?")
-        chat.say("what is the best pizza in Naples?")
-        assert chat.kinds == ["fallback"]
+        # It may be the next answer of a form the bot cannot see: say so, not "I don't know".
+        assert "couldn't do that just now" in chat.say("what is the best pizza in Naples?")
     finally:
         down.dispose()
 
