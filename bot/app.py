@@ -25,20 +25,41 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
+class Storage:
+    """The database and every store on it."""
+
+    database: Database
+    conversations: SqlConversationStore
+    deliveries: SqlDeliveryLog
+    transcripts: SqlTranscriptLog
+    questions: SqlQuestionLog
+    leads: SqlLeadRepository
+    outbox: SqlOutbox
+    privacy: SqlPrivacyRegistry
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.database.dispose()
+
+
+@dataclass(frozen=True, slots=True)
 class App:
     """Everything a command or a server needs, built once per process."""
 
     settings: Settings
     knowledge: KnowledgeBase
-    database: Database
+    storage: Storage
     engine: Engine
-    leads: SqlLeadRepository
-    transcripts: SqlTranscriptLog
     relay: Relay
+
+    @property
+    def leads(self) -> SqlLeadRepository:
+        """The leads."""
+        return self.storage.leads
 
     def close(self) -> None:
         """Release the database connections."""
-        self.database.dispose()
+        self.storage.close()
 
 
 def configure_logging(settings: Settings) -> None:
@@ -94,21 +115,34 @@ def open_database(settings: Settings) -> Database:
     return database
 
 
+def open_storage(settings: Settings) -> Storage:
+    """The database (schema made current or checked) and its stores."""
+    database = open_database(settings)
+    return Storage(
+        database,
+        SqlConversationStore(database),
+        SqlDeliveryLog(database),
+        SqlTranscriptLog(database),
+        SqlQuestionLog(database),
+        SqlLeadRepository(database),
+        SqlOutbox(database),
+        SqlPrivacyRegistry(database),
+    )
+
+
 def build_app(settings: Settings) -> App:
     """Wire the catalog, the database and the engine."""
     knowledge = open_knowledge(settings)
-    database = open_database(settings)
-    leads = SqlLeadRepository(database)
-    transcripts = SqlTranscriptLog(database)
+    storage = open_storage(settings)
     engine = Engine(
         knowledge,
-        conversations=SqlConversationStore(database),
-        deliveries=SqlDeliveryLog(database),
-        transcripts=transcripts,
-        questions=SqlQuestionLog(database),
-        leads=leads,
-        privacy=SqlPrivacyRegistry(database),
+        conversations=storage.conversations,
+        deliveries=storage.deliveries,
+        transcripts=storage.transcripts,
+        questions=storage.questions,
+        leads=storage.leads,
+        privacy=storage.privacy,
         retention_days=settings.retention_days,
     )
-    relay = Relay(SqlOutbox(database), leads, LogNotifier())
-    return App(settings, knowledge, database, engine, leads, transcripts, relay)
+    relay = Relay(storage.outbox, storage.leads, LogNotifier())
+    return App(settings, knowledge, storage, engine, relay)

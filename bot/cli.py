@@ -22,6 +22,7 @@ from bot.core.answers import Answer, answer
 from bot.core.messages import Button
 from bot.core.ports import StorageUnavailable
 from bot.intents_cli import intents_cli
+from bot.leads_cli import leads_cli
 from intents.catalog import CatalogError
 from intents.semantic import SemanticUnavailable
 from storage.db import Database, SchemaOutOfDate
@@ -35,6 +36,7 @@ cli = typer.Typer(
 db_cli = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(intents_cli, name="intents")
+cli.add_typer(leads_cli, name="leads")
 
 Lang = Literal["en", "zh"]
 
@@ -130,6 +132,7 @@ def _chat_jsonl(app: App, session: console.Session) -> None:
             typer.echo(console.render_json([], error=str(exc)))
         else:
             typer.echo(console.render_json(app.engine.handle(incoming)))
+            _deliver(app)
         sys.stdout.flush()
 
 
@@ -147,12 +150,19 @@ def _chat_terminal(app: App, session: console.Session, history: Path) -> None:
             text, shown = console.render_text(replies)
             if text:
                 typer.echo(f"bot> {text}")
+            _deliver(app)
     except KeyboardInterrupt:
         typer.echo("", err=True)
     finally:
         if readline is not None:
             with suppress(OSError):
                 readline.write_history_file(str(history))
+
+
+def _deliver(app: App) -> None:
+    """Pass new leads to sales (the terminal has no server to do it in the background)."""
+    with suppress(StorageUnavailable):  # the notifications wait in the outbox meanwhile
+        app.relay.run_once()
 
 
 def _readline(history: Path) -> ModuleType | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,41 +12,10 @@ import typer
 
 from bot.cli import cli
 from bot.config import env_names
-from intents.knowledge import KnowledgeBase
 from storage.db import Database
 from storage.repositories import SqlTranscriptLog
 from tests.chat import copy_catalog
-
-SCRIPT = str(Path(sys.executable).parent / "lingang-bot")
-SHARED_CACHE: dict[str, str] = {}
-
-
-@pytest.fixture(autouse=True)
-def _shared_embedding_cache(knowledge_semantic: KnowledgeBase, cache_dir: Path) -> None:
-    """Every command run shares the session's example embeddings, computed once."""
-    del knowledge_semantic
-    SHARED_CACHE["LINGANG_CACHE_DIR"] = str(cache_dir)
-
-
-def run(
-    *args: str, stdin: str | bytes = "", env: dict[str, str] | None = None, cwd: Path
-) -> subprocess.CompletedProcess[bytes]:
-    """Run `lingang-bot args...` in `cwd` with only `env` as settings."""
-    clean = {k: v for k, v in os.environ.items() if k not in env_names()}
-    data = stdin.encode() if isinstance(stdin, str) else stdin
-    return subprocess.run(
-        [SCRIPT, *args],
-        input=data,
-        capture_output=True,
-        env={**clean, **SHARED_CACHE, **(env or {})},
-        cwd=cwd,
-        timeout=120,
-        check=False,
-    )
-
-
-def out_lines(result: subprocess.CompletedProcess[bytes]) -> list[str]:
-    return result.stdout.decode().splitlines()
+from tests.cli.commands import SCRIPT, SHARED_CACHE, out_lines, run
 
 
 def test_version(tmp_path: Path) -> None:
