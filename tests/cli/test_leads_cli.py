@@ -115,3 +115,24 @@ def test_forget_in_the_chat_then_nothing_is_listed(with_lead: Path) -> None:
     assert "leads 1" in erased["replies"][0]["text"]
     assert "Nothing is stored about you" in mydata["replies"][0]["text"]
     assert json.loads(run("leads", "list", "--json", cwd=with_lead).stdout) == []
+
+
+def test_a_chinese_lead_made_in_the_chat(tmp_path: Path) -> None:
+    form = [
+        "我想联系顾问",
+        '{"payload": "form:agree"}',
+        "王小明",
+        "示例科技有限公司",
+        "wang@example.cn",
+        "中国",
+        "跳过",
+        '{"payload": "form:choose:ic_industry"}',
+        '{"payload": "form:choose:exploring"}',
+        "跳过",
+        '{"payload": "form:confirm"}',
+    ]
+    result = run("chat", "--jsonl", "--user", "wang", stdin="\n".join(form) + "\n", cwd=tmp_path)
+    assert "谢谢您，王小明" in json.loads(out_lines(result)[-1])["replies"][0]["text"]
+    [lead] = json.loads(run("leads", "list", "--json", cwd=tmp_path).stdout)
+    assert (lead["language"], lead["name"], lead["phone"]) == ("zh", "王小明", None)
+    assert "示例科技有限公司" in run("leads", "show", str(lead["id"]), cwd=tmp_path).stdout.decode()

@@ -14,7 +14,7 @@ from bot.notifications import Relay
 from intents.knowledge import KnowledgeBase
 from storage.db import Database
 from storage.models import Base
-from tests.chat import Chat, memory_stores, sql_stores
+from tests.chat import Chat, Stores, memory_stores, sql_stores
 
 EN = {
     "name": "Ann Lee",
@@ -52,7 +52,14 @@ def fill(chat: Chat, answers: dict[str, str]) -> str:
     return reply
 
 
-def test_english_happy_path_stores_a_complete_consented_lead(chat: Chat) -> None:
+@pytest.fixture
+def stored_chat(knowledge: KnowledgeBase, stores: Stores) -> Chat:
+    """A conversation over each store in turn: memory, SQLite, PostgreSQL."""
+    return Chat.over(knowledge, stores)
+
+
+def test_english_happy_path_stores_a_complete_consented_lead(stored_chat: Chat) -> None:
+    chat = stored_chat
     chat.say("how much do you charge for a company set-up?")
     consent(chat, "I want to talk to a person")
     summary = fill(chat, EN)
@@ -82,7 +89,8 @@ def test_english_happy_path_stores_a_complete_consented_lead(chat: Chat) -> None
     assert chat.stores.conversations.load("test", "user-1").form is None  # type: ignore[union-attr]
 
 
-def test_chinese_prospect_gets_the_form_in_chinese(chat: Chat) -> None:
+def test_chinese_prospect_gets_the_form_in_chinese(stored_chat: Chat) -> None:
+    chat = stored_chat
     consent(chat, "我想联系顾问")
     assert "请问您怎么称呼" in chat.replies[0].text
     summary = fill(
@@ -110,7 +118,8 @@ def test_chinese_prospect_gets_the_form_in_chinese(chat: Chat) -> None:
     assert lead.score == 30 + 5
 
 
-def test_declining_consent_stores_nothing_and_the_faq_still_works(chat: Chat) -> None:
+def test_declining_consent_stores_nothing_and_the_faq_still_works(stored_chat: Chat) -> None:
+    chat = stored_chat
     chat.say("can someone call me?")
     reply = chat.press("No, thanks")
     assert "nothing personal has been stored" in reply
@@ -166,7 +175,8 @@ def test_three_failures_offer_to_skip_or_leave_a_message(chat: Chat) -> None:
 
 
 @pytest.mark.parametrize("word", ["cancel", "取消"])
-def test_cancel_at_any_step_stores_nothing_new(chat: Chat, word: str) -> None:
+def test_cancel_at_any_step_stores_nothing_new(stored_chat: Chat, word: str) -> None:
+    chat = stored_chat
     consent(chat)
     fill(chat, {"name": "Ann Lee", "company": "Acme GmbH", "email": "ann@acme.de"})
     assert "Cancelled" in chat.say(word) or "已取消" in chat.replies[0].text
@@ -236,7 +246,8 @@ def test_deep_link_source_is_kept_on_the_lead(chat: Chat) -> None:
     assert lead.source == "expo2026"
 
 
-def test_the_same_prospect_twice_updates_the_open_lead(chat: Chat) -> None:
+def test_the_same_prospect_twice_updates_the_open_lead(stored_chat: Chat) -> None:
+    chat = stored_chat
     for company in ("Acme GmbH", "Acme Semiconductors"):
         consent(chat, "/contact")
         fill(chat, {**EN, "company": company})
@@ -343,7 +354,8 @@ class FlakyNotifier:
         self.told.append(lead.id)
 
 
-def test_the_outbox_delivers_once_the_sales_channel_is_back(chat: Chat) -> None:
+def test_the_outbox_delivers_once_the_sales_channel_is_back(stored_chat: Chat) -> None:
+    chat = stored_chat
     consent(chat)
     fill(chat, EN)
     chat.press("Confirm")
