@@ -21,8 +21,9 @@ from intents.forms import LeadFormSpec
 from intents.sourcefile import SourceError, SourceFile, read_source
 
 PACKAGED_DIR = Path(__file__).resolve().parent
-INTENT_ID = r"^[a-z][a-z0-9_]{1,63}$"
-PAYLOAD = re.compile(r"^(intent:[a-z][a-z0-9_]{1,63}|lang:(en|zh)|form:lead)$")
+# Ids stay short so that every button payload fits a Telegram callback (64 bytes).
+INTENT_ID = r"^[a-z][a-z0-9_]{1,39}$"
+PAYLOAD = re.compile(r"^(intent:[a-z][a-z0-9_]{1,39}|lang:(en|zh)|form:lead)$")
 
 M = TypeVar("M", bound=BaseModel)
 

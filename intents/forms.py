@@ -11,13 +11,13 @@ from pydantic import Field, StringConstraints, model_validator
 from intents.content import Localized, Model, Phrases
 
 FieldKind = Literal["text", "email", "phone", "choice"]
-Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
+Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
 
 
 class Option(Model):
     """One button of a choice field."""
 
-    value: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_]{0,63}$")]
+    value: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_]{0,39}$")]
     title: Localized
 
 
@@ -67,6 +67,7 @@ class FormTexts(Model):
     not_saved: Localized
     stale: Localized
     nothing_to_cancel: Localized
+    noted: Localized
 
 
 class FormButtons(Model):
@@ -80,6 +81,7 @@ class FormButtons(Model):
     confirm: Localized
     edit: Localized
     leave_message: Localized
+    share_phone: Localized
 
 
 class FormWords(Model):

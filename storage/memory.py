@@ -21,6 +21,7 @@ from bot.core.records import (
     LeadStatus,
     LeadSubmission,
     OutboxItem,
+    OutgoingMessage,
     Submitted,
     TranscriptEntry,
     UnansweredQuestion,
@@ -363,6 +364,51 @@ class MemoryOutbox:
             return sum(1 for o in self._leads.outgoing if o.delivered is None)
 
 
+class MemoryOutgoingQueue:
+    """`OutgoingQueue` in a list."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.kept: list[tuple[OutgoingMessage, datetime, datetime | None]] = []
+
+    def keep(self, message: OutgoingMessage, retry_at: datetime) -> None:
+        """Store a message that could not be sent."""
+        with self._lock:
+            self.kept.append((replace(message, id=len(self.kept) + 1), retry_at, None))
+
+    def due(self, channel: str, now: datetime, limit: int = 20) -> list[OutgoingMessage]:
+        """Unsent messages of `channel` due now."""
+        with self._lock:
+            return [
+                m
+                for m, at, sent in self.kept
+                if m.channel == channel and sent is None and at <= now
+            ][:limit]
+
+    def sent(self, message_id: int, at: datetime) -> None:
+        """Mark sent."""
+        with self._lock:
+            self.kept = [(m, due, at if m.id == message_id else s) for m, due, s in self.kept]
+
+    def failed(self, message_id: int, error: str, retry_at: datetime) -> None:
+        """Count the attempt and schedule the next."""
+        del error
+        with self._lock:
+            self.kept = [
+                (replace(m, attempts=m.attempts + 1), retry_at, s)
+                if m.id == message_id
+                else (m, due, s)
+                for m, due, s in self.kept
+            ]
+
+    def erase(self, channel: str, user_id: str) -> int:
+        """Forget one person's kept messages."""
+        with self._lock:
+            kept = [k for k in self.kept if (k[0].channel, k[0].user_id) != (channel, user_id)]
+            erased, self.kept = len(self.kept) - len(kept), kept
+            return erased
+
+
 class MemoryPrivacyRegistry:
     """`PrivacyRegistry` over the other memory stores."""
 
@@ -372,11 +418,13 @@ class MemoryPrivacyRegistry:
         transcripts: MemoryTranscriptLog,
         questions: MemoryQuestionLog,
         leads: MemoryLeadRepository,
+        outgoing: MemoryOutgoingQueue | None = None,
     ) -> None:
         self._conversations = conversations
         self._transcripts = transcripts
         self._questions = questions
         self._leads = leads
+        self._outgoing = outgoing or MemoryOutgoingQueue()
         self.erasures: list[tuple[str, datetime, dict[str, int]]] = []
 
     def export(self, channel: str, user_id: str) -> dict[str, list[dict[str, object]]]:
@@ -399,6 +447,7 @@ class MemoryPrivacyRegistry:
             "consent_records": _dicts(consents),
             "lead_events": _dicts(events),
             "outbox": _dicts(items),
+            "outgoing_messages": _dicts(m for m, _, _ in self._outgoing.kept if mine(m)),
         }
 
     def erase(self, channel: str, user_id: str, at: datetime) -> dict[str, int]:
@@ -407,6 +456,7 @@ class MemoryPrivacyRegistry:
         counts["conversations"] = self._conversations.erase(channel, user_id)
         counts["transcript_messages"] = self._transcripts.erase(channel, user_id)
         counts["unanswered_questions"] = self._questions.erase(channel, user_id)
+        counts["outgoing_messages"] = self._outgoing.erase(channel, user_id)
         self.erasures.append((pseudonym(channel, user_id), at, counts))
         return counts
 

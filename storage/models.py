@@ -210,6 +210,24 @@ class OutboxRow(Base):
     delivered_at: Mapped[datetime | None]
 
 
+class OutgoingMessageRow(Base):
+    """A message to a person that the platform did not take yet; retried until it does."""
+
+    __tablename__ = "outgoing_messages"
+    __table_args__ = (Index("ix_outgoing_messages_due", "sent_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[str] = mapped_column(String(128))
+    user_id: Mapped[str] = mapped_column(String(128), index=True)
+    body: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+
+
 class ErasureRow(Base):
     """That someone's data was erased, and how much: no personal data, only a one-way hash."""
 

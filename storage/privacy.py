@@ -17,6 +17,7 @@ from storage.models import (
     LeadEventRow,
     LeadRow,
     OutboxRow,
+    OutgoingMessageRow,
     TranscriptMessageRow,
     UnansweredQuestionRow,
 )
@@ -25,6 +26,7 @@ from storage.models import (
 # outbox items belong to a lead and go with it (ON DELETE CASCADE).
 PERSONAL = (  # in an order that deletes leads before the consent records they point to
     ConversationRow,
+    OutgoingMessageRow,
     TranscriptMessageRow,
     UnansweredQuestionRow,
     LeadRow,

@@ -10,6 +10,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.core.forms import SHARE_PHONE
 from bot.core.messages import Button, Incoming, Reply
 
 CHANNEL = "console"
@@ -67,13 +68,18 @@ def json_to_incoming(session: Session, line: str) -> Incoming:
     return session.incoming(text=line)
 
 
+def _usable(reply: Reply) -> tuple[Button, ...]:
+    """A terminal cannot share a phone number in one tap: that button is left out."""
+    return tuple(b for b in reply.buttons if b.payload != SHARE_PHONE)
+
+
 def render_text(replies: Sequence[Reply]) -> tuple[str, tuple[Button, ...]]:
     """What the terminal prints, and the buttons a number now presses (numbered across)."""
     lines: list[str] = []
     shown: list[Button] = []
     for reply in replies:
         lines.append(reply.text)
-        for button in reply.buttons:
+        for button in _usable(reply):
             shown.append(button)
             lines.append(f"  [{len(shown)}] {button.title}")
     return "\n".join(lines), tuple(shown)
@@ -85,7 +91,7 @@ def render_json(replies: Sequence[Reply], error: str | None = None) -> str:
         "replies": [
             {
                 "text": reply.text,
-                "buttons": [{"title": b.title, "payload": b.payload} for b in reply.buttons],
+                "buttons": [{"title": b.title, "payload": b.payload} for b in _usable(reply)],
             }
             for reply in replies
         ]

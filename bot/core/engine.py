@@ -104,9 +104,21 @@ class Engine:
         self._retention_days = retention_days
         self._clock = clock
 
-    def handle(self, incoming: Incoming) -> list[Reply]:
-        """Decide the replies to `incoming`; a redelivered event gets none."""
-        if incoming.event_id and not self._first_delivery(incoming.channel, incoming.event_id):
+    def claim(self, channel: str, event_id: str) -> bool:
+        """Record a platform delivery before it is handled: True the first time only.
+
+        Raises `StorageUnavailable`, so that a webhook can refuse the delivery and have the
+        platform send it again later.
+        """
+        return self._deliveries.first_delivery(channel, event_id)
+
+    def handle(self, incoming: Incoming, *, claimed: bool = False) -> list[Reply]:
+        """Decide the replies to `incoming`; a redelivered event gets none.
+
+        `claimed` says the adapter already recorded the delivery with `claim`.
+        """
+        first = claimed or not incoming.event_id
+        if not first and not self._first_delivery(incoming.channel, incoming.event_id or ""):
             log.info("duplicate delivery %s on %s dropped", incoming.event_id, incoming.channel)
             return []
         turn = self._turn(self._knowledge.current, incoming)
@@ -182,6 +194,12 @@ class Engine:
     def _decide(self, knowledge: Knowledge, state: ConversationState, incoming: Incoming) -> _Turn:
         payload, text = incoming.payload, incoming.text
         form = FormState.from_dict(state.form) if state.form else None
+        if payload is not None and payload.startswith("unsupported:"):
+            # A sticker, photo, voice note, file or edited message: say what the bot reads.
+            lang = state.language or "en"
+            return _Turn(
+                state, [Reply(knowledge.catalog.replies.not_text.get(lang), kind="notice")]
+            )
         if payload is not None and payload.startswith("privacy:"):
             return self._privacy_choice(knowledge, state, payload)
         if payload is None and text.lstrip().startswith("/"):

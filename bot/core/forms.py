@@ -24,6 +24,7 @@ from intents.text import normalize
 MAX_FAILURES = 3
 PAYLOAD_PREFIX = "form:"
 CONTACT_PREFIX = "contact:"  # a phone number shared with a platform's contact button
+SHARE_PHONE = "contact:request"  # the button that asks the platform to share the number
 
 Step = str  # "consent", a field id, "summary" or "edit"
 
@@ -123,6 +124,8 @@ class LeadForm:
         progress = texts.progress.get(lang).format(number=number, total=len(self.spec.fields))
         prompt = spec.prompt.get(lang)
         choices = [Button(o.title.get(lang), f"form:choose:{o.value}") for o in spec.options]
+        if spec.kind == "phone":  # a channel that can share the number in one tap offers it
+            choices.append(Button(buttons.share_phone.get(lang), SHARE_PHONE))
         if not spec.required:
             choices.append(Button(buttons.skip.get(lang), "form:skip"))
         if state.visited and not state.editing:
@@ -175,7 +178,8 @@ class LeadForm:
         """
         word = self._word(text) if payload is None else None
         if payload == "form:cancel" or word == "cancel":
-            return FormStep("cancelled", None, [self._say(self.spec.texts.cancelled, lang)])
+            cancelled = replace(self._say(self.spec.texts.cancelled, lang), releases=state.step)
+            return FormStep("cancelled", None, [cancelled])
         if state.step == "consent":
             return self._consent(state, lang, payload, now, is_question)
         if state.step == "summary":
@@ -239,6 +243,8 @@ class LeadForm:
             return FormStep("continue", leaving, self.prompt(leaving, lang))
         if payload is not None and payload.startswith("form:choose:"):
             text = payload.removeprefix("form:choose:")
+        elif payload == SHARE_PHONE:  # a channel without the feature: type the number instead
+            return FormStep("continue", state, self.prompt(state, lang))
         elif payload is not None and payload.startswith(CONTACT_PREFIX):
             text = payload.removeprefix(CONTACT_PREFIX)
         elif payload is not None:
@@ -265,7 +271,11 @@ class LeadForm:
         moved = replace(
             state, step=step, answers=answers, visited=visited, failures=0, editing=False
         )
-        return FormStep("continue", moved, self.prompt(moved, lang))
+        replies = self.prompt(moved, lang)
+        if spec.kind == "phone":  # lets a channel take away its share-your-number keyboard
+            noted = Reply(self.spec.texts.noted.get(lang), kind="form", releases=spec.id)
+            replies = [noted, *replies]
+        return FormStep("continue", moved, replies)
 
     def _back(self, state: FormState, lang: Language) -> FormStep:
         if not state.visited:

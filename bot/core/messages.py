@@ -27,6 +27,7 @@ class Reply:
     buttons: tuple[Button, ...] = ()
     kind: ReplyKind = "answer"
     field: str | None = None  # the form field this reply asks for (a channel may help, e.g. phone)
+    releases: str | None = None  # the field the previous replies asked for is done with
 
 
 @dataclass(frozen=True, slots=True)

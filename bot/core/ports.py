@@ -18,6 +18,7 @@ from bot.core.records import (
     LeadStatus,
     LeadSubmission,
     OutboxItem,
+    OutgoingMessage,
     Submitted,
     TranscriptEntry,
     UnansweredQuestion,
@@ -134,6 +135,26 @@ class Outbox(Protocol):
 
     def failed(self, item_id: int, error: str, retry_at: datetime) -> None:
         """Record a failed attempt and when to try again."""
+        ...
+
+
+class OutgoingQueue(Protocol):
+    """Messages to people that a platform refused for now; an adapter retries them."""
+
+    def keep(self, message: OutgoingMessage, retry_at: datetime) -> None:
+        """Store a message that could not be sent."""
+        ...
+
+    def due(self, channel: str, now: datetime, limit: int = 20) -> list[OutgoingMessage]:
+        """Kept messages of one channel to try again now, oldest first."""
+        ...
+
+    def sent(self, message_id: int, at: datetime) -> None:
+        """The message went out at last."""
+        ...
+
+    def failed(self, message_id: int, error: str, retry_at: datetime) -> None:
+        """Another attempt failed; when to try next."""
         ...
 
 

@@ -155,6 +155,19 @@ class LeadFilter:
 
 
 @dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """A message to a person that a platform did not accept yet (kept to be sent later)."""
+
+    channel: str
+    chat_id: str
+    user_id: str
+    body: Mapping[str, object]
+    created_at: datetime
+    id: int | None = None
+    attempts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class OutboxItem:
     """A notification to deliver to sales, kept until it is delivered."""
 
