@@ -109,6 +109,13 @@ class Replies(Model):
     not_saved: Localized
 
 
+class CommandSpec(Model):
+    """A command as platforms list it in their menus (Telegram's setMyCommands)."""
+
+    command: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,32}$")]
+    description: Localized
+
+
 class PrivacyButtons(Model):
     """The buttons of `/forget`."""
 
@@ -128,6 +135,7 @@ class CatalogSettings(Model):
     fallback_buttons: tuple[ButtonSpec, ...] = ()
     language_buttons: tuple[ButtonSpec, ...]
     privacy_buttons: PrivacyButtons
+    commands: tuple[CommandSpec, ...] = ()
 
 
 class CatalogError(Exception):

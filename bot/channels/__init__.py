@@ -1,0 +1,1 @@
+"""Running connections to the platforms: what sends and receives, around the adapters."""

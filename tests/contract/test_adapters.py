@@ -1,0 +1,182 @@
+"""What every adapter must do, run on each: the terminal and Telegram (Slack and the web chat
+add their drivers here).
+
+A driver plays a person on one platform: what they type or press becomes the adapter's
+`Incoming`; the replies the engine returns are rendered by the adapter, and the driver reads
+back what that person would see (text, and buttons they can press).
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from itertools import count
+from typing import Any, Protocol
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from telegram import Update
+
+from bot.adapters import console, telegram
+from bot.core.messages import Button, Incoming, Reply
+from bot.core.records import LeadFilter
+from intents.catalog import PACKAGED_DIR
+from intents.knowledge import KnowledgeBase
+from tests.chat import memory_stores
+from tests.fakes.telegram_api import BOT, message, press
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What a person sees after a turn: the text, and the buttons they can press."""
+
+    text: str
+    buttons: tuple[tuple[str, Any], ...]  # (title, what pressing it needs)
+
+    def button(self, words: str) -> Any:
+        """The button whose title contains `words`."""
+        for title, handle in self.buttons:
+            if words.casefold() in title.casefold():
+                return handle
+        raise AssertionError(f"no button {words!r} in {[t for t, _ in self.buttons]}")
+
+
+class Driver(Protocol):
+    channel: str
+
+    def says(self, user: str, text: str) -> Incoming: ...
+    def presses(self, user: str, handle: Any) -> Incoming: ...
+    def sees(self, replies: list[Reply]) -> Shown: ...
+
+
+class ConsoleDriver:
+    channel = console.CHANNEL
+
+    def __init__(self) -> None:
+        self._shown: tuple[Button, ...] = ()
+
+    def says(self, user: str, text: str) -> Incoming:
+        return console.to_incoming(console.Session(user), text)
+
+    def presses(self, user: str, handle: Any) -> Incoming:
+        return console.to_incoming(console.Session(user), str(handle), self._shown)
+
+    def sees(self, replies: list[Reply]) -> Shown:
+        text, self._shown = console.render_text(replies)
+        return Shown(text, tuple((b.title, n) for n, b in enumerate(self._shown, 1)))
+
+
+class TelegramDriver:
+    channel = telegram.CHANNEL
+    me = telegram.Identity(BOT["id"], BOT["username"])
+    _updates = count(1)
+
+    def _incoming(self, data: dict[str, Any]) -> Incoming:
+        update = Update.de_json({"update_id": next(self._updates), **data}, None)
+        incoming = telegram.to_incoming(update, self.me)
+        assert incoming is not None
+        return incoming
+
+    def says(self, user: str, text: str) -> Incoming:
+        return self._incoming(message(text, chat=int(user)))
+
+    def presses(self, user: str, handle: Any) -> Incoming:
+        kind, value = handle
+        if kind == "callback":
+            return self._incoming(press(value, chat=int(user)))
+        return self._incoming(message(value, chat=int(user)))  # a reply-keyboard button
+
+    def sees(self, replies: list[Reply]) -> Shown:
+        texts, buttons = [], []
+        for reply in replies:
+            for sent in telegram.render(reply):
+                body = sent.body()
+                assert body["parse_mode"] == "HTML"
+                assert len(body["text"]) <= telegram.MAX_TEXT
+                texts.append(html.unescape(body["text"]))
+                markup = body.get("reply_markup") or {}
+                for row in markup.get("inline_keyboard", []):
+                    buttons += [(b["text"], ("callback", b["callback_data"])) for b in row]
+                for row in markup.get("keyboard", []):
+                    buttons += [(b["text"], ("typed", b["text"])) for b in row]
+        return Shown("\n".join(texts), tuple(buttons))
+
+
+DRIVERS = {"console": ConsoleDriver, "telegram": TelegramDriver}
+
+
+@pytest.fixture(params=list(DRIVERS))
+def driver(request: pytest.FixtureRequest) -> Driver:
+    made: Driver = DRIVERS[request.param]()
+    return made
+
+
+@pytest.fixture(scope="module")
+def knowledge() -> KnowledgeBase:
+    """The packaged catalog with the default matcher: matching is tested elsewhere."""
+    return KnowledgeBase(PACKAGED_DIR)
+
+
+def test_a_typed_message_becomes_text_from_that_person(driver: Driver) -> None:
+    incoming = driver.says("1001", "  where is Lingang?  ")
+    assert incoming.channel == driver.channel
+    assert (incoming.user_id, incoming.payload) == ("1001", None)
+    assert incoming.text.strip() == "where is Lingang?"
+    other = driver.says("1002", "hi")
+    assert other.conversation_id != incoming.conversation_id
+    assert driver.says("1001", "again").conversation_id == incoming.conversation_id
+
+
+texts = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=9000)
+titles = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=30
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(text=texts, title=titles)
+def test_every_reply_is_shown_whole_and_its_buttons_press_back(text: str, title: str) -> None:
+    for make in DRIVERS.values():
+        driver: Driver = make()
+        payload = "intent:lingang_location"
+        title = title.strip() or "x"
+        shown = driver.sees([Reply(text, (Button(title, payload),))])
+        assert "".join(text.split()) in "".join(shown.text.split())
+        [(seen_title, handle)] = shown.buttons
+        assert seen_title == title
+        assert driver.presses("1001", handle).payload == payload
+
+
+def test_a_conversation_reaches_a_lead_on_every_channel(
+    driver: Driver, knowledge: KnowledgeBase
+) -> None:
+    stores = memory_stores()
+    engine = stores.engine(knowledge)
+    user = "2024"
+
+    def say(text: str) -> Shown:
+        return driver.sees(engine.handle(driver.says(user, text)))
+
+    def press_(words: str, shown: Shown) -> Shown:
+        return driver.sees(engine.handle(driver.presses(user, shown.button(words))))
+
+    assert "Pudong" in say("where is Lingang?").text
+    consent = say("I want to talk to a consultant")
+    name = press_("agree", consent)
+    assert "name" in name.text.lower()
+    for answer in ("Ann Lee", "Acme GmbH", "ann@acme.de", "Germany"):
+        shown = say(answer)
+    shown = press_("skip", shown)  # the phone is optional
+    shown = press_("IC", shown)
+    shown = press_("3 months", shown)
+    summary = say("skip")
+    assert "ann@acme.de" in summary.text
+    thanks = press_("confirm", summary)
+    assert "Ann Lee" in thanks.text
+    [lead] = stores.leads.find(LeadFilter())
+    assert (lead.channel, lead.user_id, lead.answers["email"]) == (
+        driver.channel,
+        user,
+        "ann@acme.de",
+    )

@@ -1,0 +1,305 @@
+"""A Telegram Bot API on 127.0.0.1 for tests: python-telegram-bot talks to it for real.
+
+It answers the methods the bot uses, serves queued updates to `getUpdates`, records every
+call (method, parameters, time when answered), and misbehaves on request: 429 with
+`retry_after`, 500, a dropped connection, or a slow answer.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+BOT = {"id": 4242, "is_bot": True, "first_name": "Lingang", "username": "lingang_test_bot"}
+TOKEN = "4242:AAHtest-token-for-the-fake-api-0123456789"
+SECRET = "webhook-secret-0123456789"  # TELEGRAM_WEBHOOK_SECRET in tests
+LONG_POLL = 0.2  # seconds getUpdates waits for an update before it answers empty
+SLOW = 1.5  # seconds a "slow" call takes
+
+
+@dataclass
+class Call:
+    """One request the bot made."""
+
+    method: str
+    params: dict[str, Any]
+    at: float
+
+
+@dataclass
+class FakeBotApi:
+    """The fake server; use as a context manager."""
+
+    calls: list[Call] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    faults: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    webhook_url: str = ""
+    _next_message: int = 100
+    _next_update: int = 1000
+    _lock: threading.Condition = field(default_factory=threading.Condition)
+    _server: ThreadingHTTPServer | None = None
+
+    # -- running ---------------------------------------------------------------------------
+
+    def __enter__(self) -> FakeBotApi:
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                api._serve(self)
+
+            def log_message(self, *_: object) -> None:
+                return
+
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    @property
+    def base_url(self) -> str:
+        """`TELEGRAM_API_BASE_URL` for this server."""
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}/bot"
+
+    # -- what tests do ----------------------------------------------------------------------
+
+    def fail_next(self, method: str, fault: str, times: int = 1) -> None:
+        """Make the next calls of `method` fail ("429", "500", "drop") or be "slow"."""
+        with self._lock:
+            self.faults[method] += [fault] * times
+
+    def push(self, update: dict[str, Any]) -> dict[str, Any]:
+        """Queue an update for getUpdates; it gets the next update_id unless it has one."""
+        with self._lock:
+            if "update_id" not in update:
+                self._next_update += 1
+                update = {"update_id": self._next_update, **update}
+            self.updates.append(update)
+            self._lock.notify_all()
+        return update
+
+    def sent(self, method: str = "sendMessage") -> list[dict[str, Any]]:
+        """Parameters of every successful call of `method`, in order."""
+        with self._lock:
+            return [c.params for c in self.calls if c.method == method and "fault" not in c.params]
+
+    def calls_of(self, method: str) -> list[Call]:
+        """Every successful call of `method`, with its time."""
+        with self._lock:
+            return [c for c in self.calls if c.method == method and "fault" not in c.params]
+
+    def texts(self) -> list[str]:
+        """The text of every message sent."""
+        return [str(p["text"]) for p in self.sent()]
+
+    def wait_for(self, count: int, method: str = "sendMessage", timeout: float = 10) -> None:
+        """Block until `method` has been called successfully `count` times."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while len(self.sent(method)) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{method}: {len(self.sent(method))} of {count} calls")
+                self._lock.wait(left)
+
+    # -- the protocol -----------------------------------------------------------------------
+
+    def _serve(self, request: BaseHTTPRequestHandler) -> None:
+        method = request.path.rsplit("/", 1)[-1]
+        length = int(request.headers.get("Content-Length", 0))
+        raw = request.rfile.read(length).decode() if length else ""
+        params = {k: _value(v[0]) for k, v in parse_qs(raw, keep_blank_values=True).items()}
+        with self._lock:
+            fault = self.faults[method].pop(0) if self.faults[method] else None
+        if fault == "slow":  # answers, but only after a while
+            time.sleep(SLOW)
+            fault = None
+        with self._lock:
+            self.calls.append(
+                Call(method, {**params, **({"fault": fault} if fault else {})}, time.monotonic())
+            )
+            self._lock.notify_all()
+        if fault == "drop":
+            request.close_connection = True
+            request.connection.close()
+            return None
+        if fault == "429":
+            body = {
+                "ok": False,
+                "error_code": 429,
+                "description": "Too Many Requests: retry after 1",
+                "parameters": {"retry_after": 1},
+            }
+            return _reply(request, 429, body)
+        if fault == "500":
+            return _reply(
+                request,
+                500,
+                {"ok": False, "error_code": 500, "description": "Internal Server Error"},
+            )
+        return _reply(request, 200, {"ok": True, "result": self._result(method, params)})
+
+    def _result(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getMe":
+            return BOT
+        if method == "getUpdates":
+            return self._get_updates(int(params.get("offset", 0) or 0))
+        if method == "sendMessage":
+            with self._lock:
+                self._next_message += 1
+                number = self._next_message
+            chat = int(params["chat_id"])
+            kind = "private" if chat > 0 else "group"
+            return {
+                "message_id": number,
+                "date": int(time.time()),
+                "text": params.get("text", ""),
+                "chat": {"id": chat, "type": kind},
+                "from": BOT,
+            }
+        if method == "setWebhook":
+            self.webhook_url = str(params.get("url", ""))
+            return True
+        if method == "deleteWebhook":
+            self.webhook_url = ""
+            return True
+        if method == "getWebhookInfo":
+            return {
+                "url": self.webhook_url,
+                "has_custom_certificate": False,
+                "pending_update_count": 0,
+            }
+        return True  # answerCallbackQuery, setMyCommands, sendChatAction, ...
+
+    def _get_updates(self, offset: int) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + LONG_POLL
+        with self._lock:
+            while True:
+                waiting = [u for u in self.updates if u["update_id"] >= offset]
+                left = deadline - time.monotonic()
+                if waiting or left <= 0:
+                    return waiting[:100]
+                self._lock.wait(left)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up (a long poll cancelled at shutdown) is not an error here."""
+
+    daemon_threads = True
+    request_queue_size = 512  # a bot sends many requests at once (the default backlog is 5)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+def _value(text: str) -> Any:
+    if text[:1] in "{[":
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+def _reply(request: BaseHTTPRequestHandler, status: int, body: dict[str, Any]) -> None:
+    data = json.dumps(body).encode()
+    request.send_response(status)
+    request.send_header("Content-Type", "application/json")
+    request.send_header("Content-Length", str(len(data)))
+    request.end_headers()
+    request.wfile.write(data)
+
+
+# -- updates as Telegram sends them -----------------------------------------------------------
+
+USER = {"id": 777, "is_bot": False, "first_name": "Ann", "language_code": "en"}
+
+
+def user(user_id: int = 777, language: str = "en") -> dict[str, Any]:
+    """A Telegram user."""
+    return {**USER, "id": user_id, "language_code": language}
+
+
+def message(
+    text: str, chat: int = 777, sender: dict[str, Any] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """An update with a text message (a private chat when `chat` is positive)."""
+    who = sender or user(chat if chat > 0 else 777)
+    kind = "private" if chat > 0 else "supergroup"
+    body: dict[str, Any] = {
+        "message_id": 1,
+        "date": int(time.time()),
+        "chat": {"id": chat, "type": kind},
+        "from": who,
+        "text": text,
+        **extra,
+    }
+    return {"message": body}
+
+
+def press(data: str, chat: int = 777, sender: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An update with a button press (callback query)."""
+    who = sender or user(chat)
+    shown = {
+        "message_id": 5,
+        "date": int(time.time()),
+        "chat": {"id": chat, "type": "private"},
+        "from": BOT,
+        "text": "...",
+    }
+    return {
+        "callback_query": {
+            "id": f"cb{time.monotonic_ns()}",
+            "from": who,
+            "chat_instance": "x",
+            "data": data,
+            "message": shown,
+        }
+    }
+
+
+def shared_contact(phone: str, chat: int = 777) -> dict[str, Any]:
+    """An update with the sender's own contact, shared with the one-tap button."""
+    who = user(chat)
+    contact = {"phone_number": phone, "first_name": "Ann", "user_id": chat}
+    body = {
+        "message_id": 2,
+        "date": int(time.time()),
+        "chat": {"id": chat, "type": "private"},
+        "from": who,
+        "contact": contact,
+    }
+    return {"message": body}
+
+
+def sticker(chat: int = 777) -> dict[str, Any]:
+    """An update with a sticker."""
+    body = {
+        "message_id": 3,
+        "date": int(time.time()),
+        "chat": {"id": chat, "type": "private"},
+        "from": user(chat),
+        "sticker": {
+            "file_id": "s1",
+            "file_unique_id": "s1",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+            "type": "regular",
+        },
+    }
+    return {"message": body}
