@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.channels.telegram import TelegramService
 from bot.config import Settings
 from bot.core.engine import Engine
 from bot.notifications import LogNotifier, Relay
@@ -13,6 +14,7 @@ from intents.knowledge import KnowledgeBase
 from intents.semantic import EmbeddingCache, Encoder, MiniLmEncoder, SemanticUnavailable
 from storage.db import Database
 from storage.leads import SqlLeadRepository, SqlOutbox
+from storage.outgoing import SqlOutgoingQueue
 from storage.privacy import SqlPrivacyRegistry
 from storage.repositories import (
     SqlConversationStore,
@@ -36,6 +38,7 @@ class Storage:
     leads: SqlLeadRepository
     outbox: SqlOutbox
     privacy: SqlPrivacyRegistry
+    outgoing: SqlOutgoingQueue
 
     def close(self) -> None:
         """Release the database connections."""
@@ -70,10 +73,14 @@ def configure_logging(settings: Settings) -> None:
         force=True,
     )
     # Library loggers put whole updates (personal data) in DEBUG lines; keep them quieter.
-    for noisy in ("httpx", "telegram", "slack_bolt", "slack_sdk", "sqlalchemy.engine"):
+    for noisy in ("telegram", "slack_bolt", "slack_sdk"):
         logging.getLogger(noisy).setLevel(
             max(logging.INFO, logging.getLevelName(settings.log_level))
         )
+    # These log at INFO what must never be logged: httpx every request URL, which holds the
+    # Telegram token; SQLAlchemy every statement with its parameters (messages, contacts).
+    for secretive in ("httpx", "httpcore", "sqlalchemy.engine"):
+        logging.getLogger(secretive).setLevel(logging.WARNING)
 
 
 def open_encoder(settings: Settings) -> Encoder | None:
@@ -127,6 +134,7 @@ def open_storage(settings: Settings) -> Storage:
         SqlLeadRepository(database),
         SqlOutbox(database),
         SqlPrivacyRegistry(database),
+        SqlOutgoingQueue(database),
     )
 
 
@@ -146,3 +154,18 @@ def build_app(settings: Settings) -> App:
     )
     relay = Relay(storage.outbox, storage.leads, LogNotifier())
     return App(settings, knowledge, storage, engine, relay)
+
+
+def build_telegram(app: App) -> TelegramService | None:
+    """The Telegram bot, when `TELEGRAM_BOT_TOKEN` is set (webhook mode with a webhook URL)."""
+    settings = app.settings
+    if settings.telegram_bot_token is None:
+        return None
+    return TelegramService(
+        app.engine,
+        app.knowledge,
+        app.storage.outgoing,
+        token=settings.telegram_bot_token.get_secret_value(),
+        base_url=settings.telegram_api_base_url,
+        webhook=settings.telegram_webhook_url is not None,
+    )

@@ -10,7 +10,14 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, ValidationError
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -44,6 +51,12 @@ def _database_url(value: SecretStr | None) -> SecretStr | None:
 def _http_url(value: str) -> str:
     if not re.match(r"^https?://[^\s/]+", value):
         raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+def _https_url(value: str | None) -> str | None:
+    if value is not None and not re.match(r"^https://[^\s/]+", value):
+        raise ValueError("must be an https:// URL (Telegram only calls https webhooks)")
     return value
 
 
@@ -109,6 +122,16 @@ class Settings(BaseSettings):
     log_level: Annotated[
         Literal["DEBUG", "INFO", "WARNING", "ERROR"], BeforeValidator(lambda v: str(v).upper())
     ] = Field("WARNING", alias="LINGANG_LOG_LEVEL", description="Least severe log level written.")
+    host: str = Field(
+        "127.0.0.1", alias="LINGANG_HOST", description="Address `lingang-bot serve` listens on."
+    )
+    port: int = Field(
+        8000,
+        ge=1,
+        le=65535,
+        alias="LINGANG_PORT",
+        description="Port `lingang-bot serve` listens on.",
+    )
     telegram_bot_token: Annotated[
         SecretStr | None, _secret(r"\d+:[A-Za-z0-9_-]{30,}", "123456:ABC...")
     ] = Field(None, alias="TELEGRAM_BOT_TOKEN", description="Bot token from @BotFather (secret).")
@@ -117,6 +140,20 @@ class Settings(BaseSettings):
         alias="TELEGRAM_API_BASE_URL",
         description="Bot API base URL (python-telegram-bot's `base_url`), for a self-hosted "
         "Bot API server or a test fake.",
+    )
+    telegram_webhook_url: Annotated[str | None, AfterValidator(_https_url)] = Field(
+        None,
+        alias="TELEGRAM_WEBHOOK_URL",
+        description="Public https URL of `POST /telegram/webhook`; set: webhook mode, unset: "
+        "polling.",
+    )
+    telegram_webhook_secret: Annotated[
+        SecretStr | None, _secret(r"[A-Za-z0-9_-]{16,256}", "16-256 of A-Z a-z 0-9 _ -")
+    ] = Field(
+        None,
+        alias="TELEGRAM_WEBHOOK_SECRET",
+        description="Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token (secret; "
+        "required with TELEGRAM_WEBHOOK_URL).",
     )
     slack_bot_token: Annotated[SecretStr | None, _secret(r"xoxb-[\w-]+", "xoxb-...")] = Field(
         None, alias="SLACK_BOT_TOKEN", description="Slack bot token (secret)."
@@ -136,6 +173,12 @@ class Settings(BaseSettings):
         alias="SLACK_API_URL",
         description="Slack Web API base URL (slack_sdk's `base_url`), for a test fake.",
     )
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.telegram_webhook_url and self.telegram_webhook_secret is None:
+            raise ValueError("TELEGRAM_WEBHOOK_SECRET: required when TELEGRAM_WEBHOOK_URL is set")
+        return self
 
     @property
     def resolved_cache_dir(self) -> Path:
@@ -162,7 +205,8 @@ def load_settings(env_file: Path | None = Path(".env")) -> Settings:
     except ValidationError as exc:
         lines = []
         for error in exc.errors(include_url=False, include_input=False):
-            name = str(error["loc"][0]) if error["loc"] else "settings"
             message = str(error["msg"]).removeprefix("Value error, ")
-            lines.append(f"{name}: {message}")
+            if error["loc"]:
+                message = f"{error['loc'][0]}: {message}"
+            lines.append(message)
         raise ConfigError("\n".join(lines)) from None

@@ -19,6 +19,7 @@ from intents.semantic import EmbeddingCache, MiniLmEncoder, SemanticUnavailable
 from storage.db import Database
 from storage.models import Base
 from tests.chat import Chat, Stores, memory_stores, sql_stores
+from tests.fakes.telegram_api import FakeBotApi
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "LINGANG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -151,3 +152,10 @@ def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
 def chat(knowledge: KnowledgeBase) -> Chat:
     """A conversation with the engine over in-memory stores."""
     return Chat.over(knowledge, memory_stores())
+
+
+@pytest.fixture
+def api() -> Iterator[FakeBotApi]:
+    """A fake Telegram Bot API on 127.0.0.1 (`api.base_url` is TELEGRAM_API_BASE_URL)."""
+    with FakeBotApi() as fake:
+        yield fake

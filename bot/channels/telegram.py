@@ -1,0 +1,268 @@
+"""The Telegram connection: python-telegram-bot for the Bot API (polling or our own webhook),
+the adapter for translation, the engine for every decision.
+
+Guarantees: every update is claimed by its `update_id` in the database before it is handled
+(a redelivery is not answered twice, in any process); chats are handled side by side, each
+chat's updates in the order they came; callback queries are answered at once;
+outgoing messages respect Telegram's flood limits, wait out 429s, retry network errors with
+backoff, and are kept in the database for later when they still fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardMarkup,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.constants import ChatAction
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+
+from bot.adapters.telegram import CHANNEL, Identity, render, to_incoming
+from bot.channels.ordering import ChatOrder
+from bot.channels.ratelimit import ChatRateLimiter
+from bot.core.engine import Engine
+from bot.core.ports import OutgoingQueue, StorageUnavailable
+from bot.core.records import OutgoingMessage
+from intents.knowledge import KnowledgeBase
+
+log = logging.getLogger(__name__)
+
+# python-telegram-bot 22 warns on every 429 unless durations are opted in to `timedelta`,
+# the type its next major version uses; our code handles both.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+Clock = Callable[[], datetime]
+NETWORK_ATTEMPTS = 4
+CONCURRENT_UPDATES = 256
+FIRST_BACKOFF = 0.5  # seconds; doubled after each network failure
+KEEP_RETRY = timedelta(seconds=30)
+LAST_RETRY = timedelta(hours=1)
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+def _markup(data: dict[str, Any] | None) -> Any:
+    """A keyboard from its Bot API JSON (how messages are kept in the database)."""
+    if data is None:
+        return None
+    if "inline_keyboard" in data:
+        return InlineKeyboardMarkup.de_json(data, None)
+    if "keyboard" in data:
+        return ReplyKeyboardMarkup.de_json(data, None)
+    return ReplyKeyboardRemove.de_json(data, None)
+
+
+class TelegramService:
+    """One bot: receives updates (polling or webhook) and sends the engine's replies."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        knowledge: KnowledgeBase,
+        queue: OutgoingQueue,
+        *,
+        token: str,
+        base_url: str,
+        webhook: bool,
+        clock: Clock = lambda: datetime.now(UTC),
+        limiter: ChatRateLimiter | None = None,
+    ) -> None:
+        self._engine = engine
+        self._knowledge = knowledge
+        self._queue = queue
+        self._clock = clock
+        self.webhook = webhook
+        builder = (
+            ApplicationBuilder()
+            .token(token)
+            .base_url(base_url)
+            .rate_limiter(limiter or ChatRateLimiter())
+            # Chats are handled side by side, each one's updates in order (ChatOrder).
+            .concurrent_updates(CONCURRENT_UPDATES)
+            .connect_timeout(5)
+            .read_timeout(10)
+            .write_timeout(10)
+        )
+        if webhook:
+            builder = builder.updater(None)
+        self.application: AnyApplication = builder.build()
+        self.application.add_handler(TypeHandler(Update, self._on_polled_update))
+        self._me = Identity(0, "")
+        self._order = ChatOrder()
+
+    @property
+    def bot(self) -> Any:
+        """The python-telegram-bot `ExtBot`."""
+        return self.application.bot
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect (getMe), publish the command menu, and start polling unless on a webhook."""
+        await self.application.initialize()
+        self._me = Identity(self.bot.id, self.bot.username)
+        await self.publish_commands()
+        await self.application.start()
+        updater = self.application.updater
+        if not self.webhook and updater is not None:
+            # Updates that arrived while the bot was down are leads too: never drop them.
+            await updater.start_polling(
+                allowed_updates=Update.ALL_TYPES, drop_pending_updates=False, timeout=10
+            )
+        log.info("telegram bot @%s started (%s)", self._me.username, self.mode)
+
+    @property
+    def mode(self) -> str:
+        """ "webhook" or "polling"."""
+        return "webhook" if self.webhook else "polling"
+
+    async def stop(self) -> None:
+        """Stop fetching, let the update in hand finish, then disconnect."""
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+    async def publish_commands(self) -> None:
+        """The command menu, in English (default) and Chinese."""
+        commands = self._knowledge.current.catalog.settings.commands
+        for language in ("en", "zh"):
+            menu = [BotCommand(c.command, c.description.get(language)) for c in commands]
+            await self.bot.set_my_commands(menu, language_code=None if language == "en" else "zh")
+
+    # -- receiving --------------------------------------------------------------------------
+
+    async def _on_polled_update(self, update: object, _: ContextTypes.DEFAULT_TYPE) -> None:
+        if isinstance(update, Update):
+            await self.handle(update)
+
+    async def receive_webhook(self, data: dict[str, Any]) -> int:
+        """Handle one webhook delivery; the HTTP status to answer Telegram with.
+
+        503 when the delivery could not be recorded, so that Telegram sends it again.
+        """
+        try:
+            update = Update.de_json(data, self.bot)
+        except (KeyError, TypeError, ValueError):
+            return 400
+        try:
+            first = await asyncio.to_thread(self._engine.claim, CHANNEL, str(update.update_id))
+        except StorageUnavailable:
+            log.warning("update not recorded (database unavailable); Telegram will resend it")
+            return 503
+        if first:
+            await self.handle(update, claimed=True)
+        return 200
+
+    async def handle(self, update: Update, *, claimed: bool = False) -> None:
+        """Translate, decide, reply."""
+        if update.callback_query is not None:
+            # The client shows a spinner until the query is answered: answer at once.
+            with contextlib.suppress(TelegramError):
+                await update.callback_query.answer()
+        incoming = to_incoming(update, self._me)
+        if incoming is None:
+            return
+        chat = incoming.conversation_id
+        async with self._order.turn(chat):
+            typing = asyncio.create_task(self._typing(chat))
+            try:
+                replies = await asyncio.to_thread(self._engine.handle, incoming, claimed=claimed)
+            finally:
+                await typing
+            for reply in replies:
+                for message in render(reply):
+                    await self.send(chat, incoming.user_id, message.body())
+
+    async def _typing(self, chat: str) -> None:
+        with contextlib.suppress(TelegramError):
+            await self.bot.send_chat_action(chat, ChatAction.TYPING)
+
+    # -- sending ----------------------------------------------------------------------------
+
+    async def _attempt(self, chat: str, body: dict[str, Any]) -> str | None:
+        """Send once, retrying network errors; None when sent, else why not."""
+        delay = FIRST_BACKOFF
+        for attempt in range(NETWORK_ATTEMPTS):
+            try:
+                await self.bot.send_message(
+                    chat,
+                    body["text"],
+                    parse_mode=body.get("parse_mode"),
+                    reply_markup=_markup(body.get("reply_markup")),
+                )
+            except (BadRequest, Forbidden) as exc:
+                # The message itself is refused, or the person blocked the bot: trying again
+                # cannot help.
+                log.error("telegram refused a message to chat %s: %s", chat, exc)
+                return None
+            except (RetryAfter, NetworkError) as exc:
+                if attempt == NETWORK_ATTEMPTS - 1:
+                    return f"{type(exc).__name__}: {exc}"
+                await asyncio.sleep(delay)
+                delay *= 2
+            else:
+                return None
+        return "not sent"
+
+    async def send(self, chat: str, user_id: str, body: dict[str, Any]) -> bool:
+        """Send a message, or keep it in the database to try again later."""
+        failure = await self._attempt(chat, body)
+        if failure is None:
+            return True
+        log.warning("message to chat %s kept for retry: %s", chat, failure)
+        message = OutgoingMessage(CHANNEL, chat, user_id, body, self._clock())
+        try:
+            await asyncio.to_thread(self._queue.keep, message, self._clock() + KEEP_RETRY)
+        except StorageUnavailable:
+            log.error("message to chat %s lost: neither Telegram nor the database took it", chat)
+        return False
+
+    async def resend_kept(self) -> int:
+        """Try the kept messages that are due; how many went out."""
+        due = await asyncio.to_thread(self._queue.due, CHANNEL, self._clock())
+        sent = 0
+        for message in due:
+            failure = await self._attempt(message.chat_id, dict(message.body))
+            now = self._clock()
+            if failure is None:
+                await asyncio.to_thread(self._queue.sent, message.id or 0, now)
+                sent += 1
+                continue
+            wait = min(KEEP_RETRY * 2 ** (message.attempts + 1), LAST_RETRY)
+            log.warning("kept message to chat %s failed again: %s", message.chat_id, failure)
+            await asyncio.to_thread(self._queue.failed, message.id or 0, failure, now + wait)
+        return sent
+
+    # -- webhook management (lingang-bot telegram ...) -----------------------------------
+
+    async def set_webhook(self, url: str, secret: str) -> bool:
+        """Point Telegram at our webhook; keep the updates waiting meanwhile."""
+        result: bool = await self.bot.set_webhook(
+            url, secret_token=secret, allowed_updates=Update.ALL_TYPES, drop_pending_updates=False
+        )
+        return result
+
+    async def delete_webhook(self) -> bool:
+        """Back to polling; keep the updates waiting meanwhile."""
+        result: bool = await self.bot.delete_webhook(drop_pending_updates=False)
+        return result
+
+    async def webhook_info(self) -> dict[str, Any]:
+        """What Telegram knows of our webhook (URL, pending updates, last error)."""
+        info = await self.bot.get_webhook_info()
+        result: dict[str, Any] = info.to_dict()
+        return result
