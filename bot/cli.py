@@ -6,7 +6,7 @@ import io
 import json
 import sys
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
 from types import ModuleType
 from typing import Annotated, Literal
@@ -15,14 +15,14 @@ import typer
 
 from bot import __version__
 from bot.adapters import console
-from bot.app import App, build_app, open_knowledge
-from bot.commandline import fail, settings_or_exit
-from bot.config import Settings
+from bot.app import App, open_knowledge
+from bot.commandline import fail, running, settings_or_exit
 from bot.core.answers import Answer, answer
 from bot.core.messages import Button
 from bot.core.ports import StorageUnavailable
 from bot.intents_cli import intents_cli
 from bot.leads_cli import leads_cli
+from bot.serve_cli import serve, telegram_cli
 from intents.catalog import CatalogError
 from intents.semantic import SemanticUnavailable
 from storage.db import Database, SchemaOutOfDate
@@ -37,6 +37,8 @@ db_cli = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(intents_cli, name="intents")
 cli.add_typer(leads_cli, name="leads")
+cli.add_typer(telegram_cli, name="telegram")
+cli.command()(serve)
 
 Lang = Literal["en", "zh"]
 
@@ -55,27 +57,6 @@ def _main(
     ] = False,
 ) -> None:
     """The Lingang FAQ and lead bot."""
-
-
-@contextmanager
-def _running(settings: Settings) -> Iterator[App]:
-    """The wired app, or one clear line that says which setting to fix."""
-    try:
-        app = build_app(settings)
-    except CatalogError as exc:
-        fail(f"LINGANG_INTENTS_DIR ({settings.intents_dir}): {exc}", code=2)
-    except StorageUnavailable as exc:
-        fail(f"LINGANG_DATABASE_URL: cannot reach the database: {exc}")
-    except SchemaOutOfDate as exc:
-        fail(f"LINGANG_DATABASE_URL: {exc}")
-    except SemanticUnavailable as exc:
-        fail(f"LINGANG_MATCHER=semantic: {exc}", code=2)
-    except OSError as exc:
-        fail(f"LINGANG_DATABASE_URL / LINGANG_DATA_DIR: cannot create the database file: {exc}")
-    try:
-        yield app
-    finally:
-        app.close()
 
 
 def _lines(stream: Iterable[str]) -> Iterator[str]:
@@ -114,7 +95,7 @@ def chat(
             "Loading the FAQ (the first start with the semantic matcher takes a few seconds)",
             err=True,
         )
-    with _running(settings) as app:
+    with running(settings) as app:
         session = console.Session(user_id=user, language=lang)
         if lang:
             app.engine.handle(session.incoming(payload=f"lang:{lang}"))

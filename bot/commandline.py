@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import NoReturn
 
 import typer
 
-from bot.app import configure_logging
+from bot.app import App, build_app, configure_logging
 from bot.config import ConfigError, Settings, load_settings
+from bot.core.ports import StorageUnavailable
+from intents.catalog import CatalogError
+from intents.semantic import SemanticUnavailable
+from storage.db import SchemaOutOfDate
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -24,3 +30,24 @@ def settings_or_exit() -> Settings:
         fail(f"configuration error:\n{exc}", code=2)
     configure_logging(settings)
     return settings
+
+
+@contextmanager
+def running(settings: Settings) -> Iterator[App]:
+    """The wired app, or one clear line that says which setting to fix."""
+    try:
+        app = build_app(settings)
+    except CatalogError as exc:
+        fail(f"LINGANG_INTENTS_DIR ({settings.intents_dir}): {exc}", code=2)
+    except StorageUnavailable as exc:
+        fail(f"LINGANG_DATABASE_URL: cannot reach the database: {exc}")
+    except SchemaOutOfDate as exc:
+        fail(f"LINGANG_DATABASE_URL: {exc}")
+    except SemanticUnavailable as exc:
+        fail(f"LINGANG_MATCHER=semantic: {exc}", code=2)
+    except OSError as exc:
+        fail(f"LINGANG_DATABASE_URL / LINGANG_DATA_DIR: cannot create the database file: {exc}")
+    try:
+        yield app
+    finally:
+        app.close()

@@ -21,7 +21,10 @@ FORBIDDEN = {
     "storage": (
         "bot.adapters", "bot.web", "bot.app", "bot.cli", "bot.config", "telegram", "slack_bolt",
     ),
-    "bot/adapters": ("storage", "sqlalchemy", "bot.app", "bot.cli"),
+    "bot/adapters": ("storage", "sqlalchemy", "bot.app", "bot.cli", "bot.channels", "bot.web"),
+    # The channels drive a platform SDK; they reach storage only through the core's ports.
+    "bot/channels": ("storage", "sqlalchemy", "bot.app", "bot.cli", "bot.web", "fastapi"),
+    "bot/web": ("storage", "sqlalchemy", "bot.cli"),
 }  # fmt: skip
 
 

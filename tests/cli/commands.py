@@ -33,3 +33,15 @@ def run(
 def out_lines(result: subprocess.CompletedProcess[bytes]) -> list[str]:
     """Standard output, line by line."""
     return result.stdout.decode().splitlines()
+
+
+def start(*args: str, env: dict[str, str] | None = None, cwd: Path) -> subprocess.Popen[bytes]:
+    """Start `lingang-bot args...` in the background, as `run` would run it."""
+    clean = {k: v for k, v in os.environ.items() if k not in env_names()}
+    return subprocess.Popen(
+        [SCRIPT, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**clean, **SHARED_CACHE, **(env or {})},
+        cwd=cwd,
+    )

@@ -1,0 +1,86 @@
+"""`lingang-bot serve` and `lingang-bot telegram ...`: the long-running bot and its webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+import uvicorn
+
+from bot.app import build_telegram
+from bot.channels.telegram import TelegramService
+from bot.commandline import fail, running, settings_or_exit
+from bot.web.app import create_app
+
+telegram_cli = typer.Typer(help="Manage the Telegram webhook.", no_args_is_help=True)
+GRACE_SECONDS = 20
+T = TypeVar("T")
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address; default LINGANG_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port; default LINGANG_PORT.")] = None,
+) -> None:
+    """Run the bot: the web app, and Telegram (polling, or webhook with TELEGRAM_WEBHOOK_URL)."""
+    settings = settings_or_exit()
+    with running(settings) as app:
+        telegram = build_telegram(app)
+        web = create_app(app, telegram)
+        mode = f"telegram {telegram.mode}" if telegram else "no telegram token"
+        bind = host or settings.host
+        typer.echo(f"serving on http://{bind}:{port or settings.port} ({mode})", err=True)
+        config = uvicorn.Config(
+            web,
+            host=bind,
+            port=port or settings.port,
+            log_level=settings.log_level.lower(),
+            timeout_graceful_shutdown=GRACE_SECONDS,
+            proxy_headers=True,
+        )
+        uvicorn.Server(config).run()
+
+
+def _with_bot(work: Callable[[TelegramService], Awaitable[T]]) -> T:
+    settings = settings_or_exit()
+    if settings.telegram_bot_token is None:
+        fail("TELEGRAM_BOT_TOKEN: not set", code=2)
+    with running(settings) as app:
+        telegram = build_telegram(app)
+        if telegram is None:
+            fail("TELEGRAM_BOT_TOKEN: not set", code=2)
+
+        async def call() -> T:
+            await telegram.application.initialize()
+            try:
+                return await work(telegram)
+            finally:
+                await telegram.application.shutdown()
+
+        return asyncio.run(call())
+
+
+@telegram_cli.command("set-webhook")
+def set_webhook() -> None:
+    """Tell Telegram to deliver updates to TELEGRAM_WEBHOOK_URL (with the secret)."""
+    settings = settings_or_exit()
+    url, secret = settings.telegram_webhook_url, settings.telegram_webhook_secret
+    if url is None or secret is None:
+        fail("TELEGRAM_WEBHOOK_URL and TELEGRAM_WEBHOOK_SECRET: both must be set", code=2)
+    done = _with_bot(lambda t: t.set_webhook(url, secret.get_secret_value()))
+    typer.echo(f"webhook {'set to ' + url if done else 'not set'}")
+
+
+@telegram_cli.command("delete-webhook")
+def delete_webhook() -> None:
+    """Stop webhook delivery (updates wait for polling; none is dropped)."""
+    done = _with_bot(lambda t: t.delete_webhook())
+    typer.echo("webhook deleted" if done else "webhook not deleted")
+
+
+@telegram_cli.command("info")
+def info() -> None:
+    """What Telegram reports about the webhook: URL, pending updates, last error."""
+    typer.echo(json.dumps(_with_bot(lambda t: t.webhook_info()), indent=1))

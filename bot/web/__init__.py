@@ -1,0 +1,1 @@
+"""The ASGI app that `lingang-bot serve` runs: webhooks, health checks and, later, the pages."""

@@ -1,0 +1,108 @@
+"""The ASGI app: health checks and the Telegram webhook (more routes come with later issues).
+
+Background work runs in the app's lifespan: the Telegram bot (polling or webhook), the
+delivery of sales notifications from the outbox, and the retry of kept Telegram messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from bot.app import App
+from bot.channels.telegram import TelegramService
+from bot.core.ports import StorageUnavailable
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105  (a header name, not a secret)
+MAX_UPDATE_BYTES = 1_000_000
+OUTBOX_INTERVAL = 5.0
+RESEND_INTERVAL = 10.0
+
+
+async def _every(seconds: float, work: Callable[[], Awaitable[object]], name: str) -> None:
+    """Run `work` every `seconds` until cancelled; a failure is logged, not fatal."""
+    while True:
+        try:
+            await work()
+        except StorageUnavailable:
+            log.warning("%s skipped: database unavailable", name)
+        except Exception:
+            log.exception("%s failed", name)
+        await asyncio.sleep(seconds)
+
+
+def create_app(app: App, telegram: TelegramService | None = None) -> FastAPI:
+    """The web app over a wired `App` (and a Telegram service when a token is set)."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        tasks = [
+            asyncio.create_task(
+                _every(OUTBOX_INTERVAL, lambda: asyncio.to_thread(app.relay.run_once), "outbox")
+            )
+        ]
+        if telegram is not None:
+            await telegram.start()
+            tasks.append(
+                asyncio.create_task(
+                    _every(RESEND_INTERVAL, telegram.resend_kept, "telegram resend")
+                )
+            )
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if telegram is not None:
+                await telegram.stop()
+
+    web = FastAPI(title="Lingang bot", lifespan=lifespan, docs_url=None, redoc_url=None)
+
+    @web.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "ok"}
+
+    @web.get("/readyz")
+    async def readyz() -> Response:
+        """The database answers and a catalog is loaded."""
+        try:
+            await asyncio.to_thread(app.storage.database.ping)
+        except StorageUnavailable:
+            return JSONResponse({"status": "database unavailable"}, status_code=503)
+        intents = len(app.knowledge.current.catalog.intents)
+        return JSONResponse({"status": "ready", "intents": intents})
+
+    if telegram is not None and telegram.webhook:
+        secret = app.settings.telegram_webhook_secret
+        expected = secret.get_secret_value().encode() if secret else b""
+
+        @web.post("/telegram/webhook")
+        async def telegram_webhook(request: Request) -> Response:
+            """One update from Telegram; 200 only once it is recorded."""
+            given = request.headers.get(SECRET_HEADER, "").encode()
+            if not expected or not hmac.compare_digest(given, expected):
+                return Response(status_code=403)
+            body = await request.body()
+            if len(body) > MAX_UPDATE_BYTES:
+                return Response(status_code=413)
+            try:
+                data = await request.json()
+            except ValueError:
+                return Response(status_code=400)
+            if not isinstance(data, dict):
+                return Response(status_code=400)
+            return Response(status_code=await telegram.receive_webhook(data))
+
+    return web

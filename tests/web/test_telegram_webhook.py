@@ -1,0 +1,138 @@
+"""`POST /telegram/webhook` through the project's ASGI app, with python-telegram-bot replying
+to a fake Bot API on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from bot.app import App, build_app, build_telegram
+from bot.channels.telegram import TelegramService
+from bot.config import Settings
+from bot.web.app import SECRET_HEADER, create_app
+from storage.db import Database
+from tests.chat import sql_stores
+from tests.fakes.telegram_api import SECRET, TOKEN, FakeBotApi, message
+
+URL = "/telegram/webhook"
+
+
+@pytest.fixture
+def app(api: FakeBotApi, tmp_path: Path) -> Iterator[App]:
+    settings = Settings(
+        _env_file=None,
+        LINGANG_DATA_DIR=tmp_path,
+        LINGANG_MATCHER="lexical",  # matching is tested elsewhere
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE_URL=api.base_url,
+        TELEGRAM_WEBHOOK_URL="https://bot.example.com/telegram/webhook",
+        TELEGRAM_WEBHOOK_SECRET=SECRET,
+    )
+    wired = build_app(settings)
+    try:
+        yield wired
+    finally:
+        wired.close()
+
+
+@pytest.fixture
+def client(app: App) -> Iterator[TestClient]:
+    telegram = build_telegram(app)
+    assert telegram is not None
+    assert telegram.webhook
+    with TestClient(create_app(app, telegram)) as web:
+        yield web
+
+
+def delivery(update_id: int, text: str) -> dict[str, Any]:
+    return {"update_id": update_id, **message(text)}
+
+
+def test_the_right_secret_is_answered_once_recorded(client: TestClient, api: FakeBotApi) -> None:
+    response = client.post(
+        URL, json=delivery(1, "how big is Lingang?"), headers={SECRET_HEADER: SECRET}
+    )
+    assert response.status_code == 200
+    [text] = api.texts()
+    assert "119.5 km²" in text
+    assert api.sent("getUpdates") == [], "a webhook bot does not poll"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {SECRET_HEADER: "wrong-secret-0123456789"},
+        {SECRET_HEADER: SECRET.upper()},
+        {SECRET_HEADER: ""},
+    ],
+    ids=["missing", "wrong", "case-changed", "empty"],
+)
+def test_a_wrong_or_missing_secret_is_refused(
+    client: TestClient, api: FakeBotApi, app: App, headers: dict[str, str]
+) -> None:
+    response = client.post(URL, json=delivery(2, "hello"), headers=headers)
+    assert response.status_code == 403
+    assert api.texts() == []
+    assert app.storage.deliveries.first_delivery("telegram", "2"), "nothing was recorded"
+
+
+def test_a_redelivery_is_acknowledged_but_answered_once(
+    client: TestClient, api: FakeBotApi
+) -> None:
+    for _ in range(3):
+        response = client.post(URL, json=delivery(3, "hello"), headers={SECRET_HEADER: SECRET})
+        assert response.status_code == 200
+    assert len(api.texts()) == 1
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"no": "update id"}'])
+def test_a_malformed_body_is_a_client_error(
+    client: TestClient, api: FakeBotApi, body: bytes
+) -> None:
+    response = client.post(URL, content=body, headers={SECRET_HEADER: SECRET})
+    assert response.status_code == 400
+    assert api.texts() == []
+
+
+def test_while_the_database_is_down_telegram_is_told_to_redeliver(
+    app: App, api: FakeBotApi, client: TestClient
+) -> None:
+    down = Database("postgresql+psycopg://postgres@127.0.0.1:1/unreachable")
+    try:
+        stranded = TelegramService(
+            sql_stores(down).engine(app.knowledge),
+            app.knowledge,
+            app.storage.outgoing,
+            token=TOKEN,
+            base_url=api.base_url,
+            webhook=True,
+        )
+        with TestClient(create_app(app, stranded)) as cut_off:
+            response = cut_off.post(URL, json=delivery(4, "hello"), headers={SECRET_HEADER: SECRET})
+        assert response.status_code == 503
+        assert api.texts() == []
+    finally:
+        down.dispose()
+    # Telegram sends it again once the database is back: answered then, and only then.
+    response = client.post(URL, json=delivery(4, "hello"), headers={SECRET_HEADER: SECRET})
+    assert response.status_code == 200
+    assert len(api.texts()) == 1
+
+
+def test_polling_serves_no_webhook_route(app: App) -> None:
+    polling = TelegramService(
+        app.engine,
+        app.knowledge,
+        app.storage.outgoing,
+        token=TOKEN,
+        base_url=app.settings.telegram_api_base_url,
+        webhook=False,
+    )
+    web = create_app(app, polling)
+    with TestClient(web) as unstarted_client:
+        assert unstarted_client.post(URL, json=delivery(5, "hi")).status_code == 404
