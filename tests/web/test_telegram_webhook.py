@@ -136,3 +136,19 @@ def test_polling_serves_no_webhook_route(app: App) -> None:
     web = create_app(app, polling)
     with TestClient(web) as unstarted_client:
         assert unstarted_client.post(URL, json=delivery(5, "hi")).status_code == 404
+
+
+def test_two_processes_on_one_database_answer_a_redelivery_once(
+    app: App, api: FakeBotApi, client: TestClient
+) -> None:
+    second = build_app(app.settings)  # its own engine and connections, the same database
+    try:
+        other = build_telegram(second)
+        assert other is not None
+        with TestClient(create_app(second, other)) as replica:
+            for web in (client, replica, client, replica):
+                response = web.post(URL, json=delivery(6, "hello"), headers={SECRET_HEADER: SECRET})
+                assert response.status_code == 200
+    finally:
+        second.close()
+    assert len(api.texts()) == 1
