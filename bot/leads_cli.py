@@ -86,6 +86,7 @@ def _row(lead: Lead) -> dict[str, object]:
         "created_at": lead.created_at.isoformat(),
         "updated_at": lead.updated_at.isoformat(),
         "status": lead.status,
+        "owner": lead.owner,
         "score": lead.score,
         "channel": lead.channel,
         "user_id": lead.user_id,

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, StringConstraints, ValidationError
 
 from intents.content import Localized, Model, Phrases, Text
 from intents.forms import LeadFormSpec
+from intents.sales import SalesDeskSpec
 from intents.sourcefile import SourceError, SourceFile, read_source
 
 PACKAGED_DIR = Path(__file__).resolve().parent
@@ -123,6 +124,15 @@ class PrivacyButtons(Model):
     keep: Localized
 
 
+class SlackTexts(Model):
+    """Slack's own texts: the slash command's private answer, posting it, a pressed button."""
+
+    ask_usage: Localized
+    post_button: Localized
+    posted: Localized
+    chosen: Localized
+
+
 class CatalogSettings(Model):
     """The layout of `catalog.yaml`."""
 
@@ -136,6 +146,7 @@ class CatalogSettings(Model):
     language_buttons: tuple[ButtonSpec, ...]
     privacy_buttons: PrivacyButtons
     commands: tuple[CommandSpec, ...] = ()
+    slack: SlackTexts
 
 
 class CatalogError(Exception):
@@ -155,6 +166,7 @@ class Catalog:
     settings: CatalogSettings
     intents: Mapping[str, Intent]
     lead_form: LeadFormSpec
+    sales: SalesDeskSpec
     fingerprint: str
     origin: Mapping[str, tuple[Path, int]] = field(repr=False)
 
@@ -175,7 +187,8 @@ class Catalog:
 
 
 def load_catalog(directory: Path = PACKAGED_DIR) -> Catalog:
-    """Read and validate `catalog.yaml`, `forms/lead.yaml` and every `faq/*.yaml`."""
+    """Read and validate `catalog.yaml`, `forms/lead.yaml`, `sales.yaml` and every
+    `faq/*.yaml`."""
     problems: list[SourceError] = []
     settings_path = directory / "catalog.yaml"
     form_path = directory / "forms" / "lead.yaml"
@@ -184,7 +197,9 @@ def load_catalog(directory: Path = PACKAGED_DIR) -> Catalog:
         raise CatalogError([SourceError(settings_path, 1, "catalog.yaml is missing")])
     if not faq_paths:
         problems.append(SourceError(directory / "faq", 1, "no faq/*.yaml files"))
-    form = _load_form(form_path, problems)
+    form = _load_part(form_path, LeadFormSpec, "the lead form", problems)
+    sales_path = directory / "sales.yaml"
+    sales = _load_part(sales_path, SalesDeskSpec, "the sales desk texts", problems)
 
     settings_source = _read(settings_path, problems)
     settings = _validate(settings_source, CatalogSettings, problems) if settings_source else None
@@ -218,18 +233,18 @@ def load_catalog(directory: Path = PACKAGED_DIR) -> Catalog:
             for number, button in enumerate(getattr(settings, group)):
                 references.append((settings_source, (group, number, "payload"), button.payload))
     problems.extend(_dangling(references, intents))
-    if problems or settings is None or form is None:
+    if problems or settings is None or form is None or sales is None:
         raise CatalogError(problems)
-    fingerprint = _fingerprint([settings_path, form_path, *faq_paths])
-    return Catalog(directory, settings, intents, form, fingerprint, origin)
+    fingerprint = _fingerprint([settings_path, form_path, sales_path, *faq_paths])
+    return Catalog(directory, settings, intents, form, sales, fingerprint, origin)
 
 
-def _load_form(path: Path, problems: list[SourceError]) -> LeadFormSpec | None:
+def _load_part(path: Path, model: type[M], what: str, problems: list[SourceError]) -> M | None:
     if not path.is_file():
-        problems.append(SourceError(path, 1, "the lead form is missing"))
+        problems.append(SourceError(path, 1, f"{what} is missing"))
         return None
     source = _read(path, problems)
-    return _validate(source, LeadFormSpec, problems) if source else None
+    return _validate(source, model, problems) if source else None
 
 
 def _dangling(

@@ -62,6 +62,7 @@ def _lead(row: LeadRow) -> Lead:
         answers={str(k): str(v) for k, v in row.answers.items()},
         question=row.question,
         source=row.source,
+        owner=row.owner,
     )
 
 
@@ -264,6 +265,18 @@ class SqlLeadRepository:
                     lead_id=lead_id, at=now, kind="status", actor=actor, status=status, note=note
                 )
             )
+            session.flush()
+            return _lead(row)
+
+    def claim(self, lead_id: int, actor: str) -> Lead:
+        """Make `actor` the owner and record who claimed it when."""
+        now = utc_now()
+        with self._db.transaction() as session:
+            row = session.get(LeadRow, lead_id)
+            if row is None:
+                raise KeyError(lead_id)
+            row.owner, row.updated_at = actor, now
+            session.add(LeadEventRow(lead_id=lead_id, at=now, kind="claimed", actor=actor))
             session.flush()
             return _lead(row)
 

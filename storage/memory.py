@@ -289,6 +289,15 @@ class MemoryLeadRepository:
             self.events.append((None, LeadEvent(lead_id, now, "status", actor, status, note)))
             return lead
 
+    def claim(self, lead_id: int, actor: str) -> Lead:
+        """Make `actor` the owner and record it."""
+        now = datetime.now(UTC)
+        with self.lock:
+            lead = replace(self.leads[lead_id], owner=actor, updated_at=now)
+            self.leads[lead_id] = lead
+            self.events.append((None, LeadEvent(lead_id, now, "claimed", actor)))
+            return lead
+
     def purge(self, before: datetime) -> dict[str, int]:
         """Delete leads older than `before` (transcripts live in `MemoryTranscriptLog`)."""
         with self.lock:

@@ -163,6 +163,7 @@ class LeadRow(Base):
     note: Mapped[str | None] = mapped_column(Text)
     question: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(String(128))
+    owner: Mapped[str | None] = mapped_column(String(128))
     score: Mapped[int] = mapped_column(default=0)
     status: Mapped[str] = mapped_column(String(16), default="new", index=True)
     answers: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
@@ -174,7 +175,9 @@ class LeadEventRow(Base):
     """One entry of a lead's history."""
 
     __tablename__ = "lead_events"
-    __table_args__ = (CheckConstraint("kind IN ('created', 'updated', 'status')", name="kind"),)
+    __table_args__ = (
+        CheckConstraint("kind IN ('created', 'updated', 'status', 'claimed')", name="kind"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)

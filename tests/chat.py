@@ -103,6 +103,7 @@ def copy_catalog(
     directory = target / "catalog"
     (directory / "faq").mkdir(parents=True)
     shutil.copy(PACKAGED_DIR / "catalog.yaml", directory / "catalog.yaml")
+    shutil.copy(PACKAGED_DIR / "sales.yaml", directory / "sales.yaml")
     shutil.copytree(PACKAGED_DIR / "forms", directory / "forms")
     if keep_faq:
         for path in (PACKAGED_DIR / "faq").glob("*.yaml"):

@@ -24,6 +24,7 @@ from telegram import (
 )
 from telegram.constants import ChatType, MessageLimit, ParseMode
 
+from bot.adapters.splitting import chunks
 from bot.core.forms import CONTACT_PREFIX, SHARE_PHONE
 from bot.core.messages import Incoming, Reply
 
@@ -129,26 +130,6 @@ def to_incoming(update: Update, me: Identity) -> Incoming | None:
     return made(text=text) if addressed else None
 
 
-def chunks(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """`text` in pieces of at most `limit` characters, cut at paragraphs, then lines, then
-    words, and only as a last resort inside a word."""
-    pieces: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        window = rest[:limit]
-        cut = max(window.rfind("\n\n"), 0) or max(window.rfind("\n"), 0) or window.rfind(" ")
-        if cut <= 0:
-            cut = limit
-            entity = window.rfind("&")
-            if entity > max(window.rfind(";"), 0):  # never cut an escape like &amp; in two
-                cut = entity
-        pieces.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip("\n ")
-    if rest.strip() or not pieces:
-        pieces.append(rest)
-    return pieces
-
-
 def _inline(reply: Reply) -> dict[str, Any] | None:
     rows = []
     for button in reply.buttons:
@@ -171,7 +152,7 @@ def _contact_keyboard(reply: Reply) -> dict[str, Any]:
 def render(reply: Reply) -> list[OutgoingText]:
     """The messages that show `reply`: escaped, split, with its buttons on the last one."""
     escaped = html.escape(reply.text, quote=False)
-    pieces = chunks(escaped)
+    pieces = chunks(escaped, MAX_TEXT)
     markup: dict[str, Any] | None
     if any(b.payload == SHARE_PHONE for b in reply.buttons):
         markup = _contact_keyboard(reply)

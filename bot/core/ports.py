@@ -117,6 +117,13 @@ class LeadRepository(Protocol):
         """
         ...
 
+    def claim(self, lead_id: int, actor: str) -> Lead:
+        """Make `actor` the lead's owner, keeping the history.
+
+        Raises KeyError for an unknown lead.
+        """
+        ...
+
     def purge(self, before: datetime) -> dict[str, int]:
         """Delete leads and transcripts created before `before`; how many of each."""
         ...

@@ -102,6 +102,7 @@ class Lead:
     answers: Mapping[str, str] = field(default_factory=dict)
     question: str | None = None
     source: str | None = None
+    owner: str | None = None  # who on the sales team claimed it, e.g. "slack:U0123"
 
     def answer(self, field_id: str) -> str | None:
         """One answer of the form, or None if it was skipped."""
@@ -124,7 +125,7 @@ class LeadEvent:
 
     lead_id: int
     at: datetime
-    kind: Literal["created", "updated", "status"]
+    kind: Literal["created", "updated", "status", "claimed"]
     actor: str
     status: LeadStatus | None = None
     note: str | None = None

@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from telegram import Update
 
-from bot.adapters.telegram import MAX_TEXT, Identity, chunks, render, to_incoming
+from bot.adapters.splitting import chunks
+from bot.adapters.telegram import MAX_TEXT, Identity, render, to_incoming
 from bot.core.forms import SHARE_PHONE
 from bot.core.messages import Button, Reply
 from tests.fakes.telegram_api import BOT, message, press, sticker, user

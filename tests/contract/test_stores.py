@@ -247,6 +247,18 @@ def test_status_changes_are_kept_in_the_history(stores: Stores) -> None:
         stores.leads.set_status(lead.id + 99, "lost", "sales:ann", None)
 
 
+def test_claiming_a_lead_makes_an_owner_and_a_history_entry(stores: Stores) -> None:
+    lead = stores.leads.submit(submission()).lead
+    assert lead.owner is None
+    claimed = stores.leads.claim(lead.id, "slack:U042")
+    assert (claimed.owner, claimed.status) == ("slack:U042", "new")
+    assert stores.leads.get(lead.id) == claimed
+    last = stores.leads.history(lead.id)[-1]
+    assert (last.kind, last.actor) == ("claimed", "slack:U042")
+    with pytest.raises(KeyError):
+        stores.leads.claim(lead.id + 99, "slack:U042")
+
+
 def test_find_filters_by_status_search_and_date(stores: Stores) -> None:
     a = stores.leads.submit(submission("a", user="u1", name="Ann Lee", email="ann@a.com")).lead
     b = stores.leads.submit(

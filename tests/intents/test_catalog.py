@@ -32,6 +32,7 @@ def catalog_dir(tmp_path: Path) -> Path:
     shutil.copytree(PACKAGED_DIR / "faq", target / "faq")
     shutil.copy(PACKAGED_DIR / "catalog.yaml", target / "catalog.yaml")
     shutil.copytree(PACKAGED_DIR / "forms", target / "forms")
+    shutil.copy(PACKAGED_DIR / "sales.yaml", target / "sales.yaml")
     return target
 
 
