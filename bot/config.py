@@ -69,6 +69,15 @@ def _secret(pattern: str, example: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+def _pattern(pattern: str, example: str) -> AfterValidator:
+    def check(value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(pattern, value):
+            raise ValueError(f"does not look right (expected the form {example})")
+        return value
+
+    return AfterValidator(check)
+
+
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 
 
@@ -174,10 +183,37 @@ class Settings(BaseSettings):
         description="Slack Web API base URL (slack_sdk's `base_url`), for a test fake.",
     )
 
+    slack_sales_channel: Annotated[str | None, _pattern(r"[CG][A-Z0-9]{2,}", "C0123ABCD")] = Field(
+        None,
+        alias="SLACK_SALES_CHANNEL",
+        description="Channel id where new leads are posted; its members may use /leads and /lead.",
+    )
+    slack_sales_usergroup: Annotated[str | None, _pattern(r"S[A-Z0-9]{2,}", "S0123ABCD")] = Field(
+        None,
+        alias="SLACK_SALES_USERGROUP",
+        description="User group id whose members may also use /leads and /lead.",
+    )
+
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Settings:
         if self.telegram_webhook_url and self.telegram_webhook_secret is None:
             raise ValueError("TELEGRAM_WEBHOOK_SECRET: required when TELEGRAM_WEBHOOK_URL is set")
+        return self
+
+    @model_validator(mode="after")
+    def _slack_needs_a_mode(self) -> Settings:
+        modes = self.slack_signing_secret is not None or self.slack_app_token is not None
+        if self.slack_bot_token is not None and not modes:
+            raise ValueError(
+                "SLACK_BOT_TOKEN: also set SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN "
+                "(Socket Mode)"
+            )
+        if modes and self.slack_bot_token is None:
+            raise ValueError(
+                "SLACK_BOT_TOKEN: required with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN"
+            )
+        if self.slack_sales_channel is not None and self.slack_bot_token is None:
+            raise ValueError("SLACK_BOT_TOKEN: required with SLACK_SALES_CHANNEL")
         return self
 
     @property

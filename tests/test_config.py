@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,30 @@ def test_secrets_never_show_in_repr_or_errors(monkeypatch: pytest.MonkeyPatch) -
         load_settings()
     assert "not-a-slack-token-but-secret" not in str(caught.value)
     assert TOKEN not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("env", "reason"),
+    [
+        ({"SLACK_BOT_TOKEN": "xoxb-1-abc"}, "also set SLACK_SIGNING_SECRET (HTTP mode) or"),
+        ({"SLACK_APP_TOKEN": "xapp-1-abc"}, "SLACK_BOT_TOKEN: required with"),
+        ({"SLACK_SALES_CHANNEL": "C0123ABCD"}, "SLACK_BOT_TOKEN: required with SLACK_SALES"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1-abc", "SLACK_APP_TOKEN": "xapp-1",
+          "SLACK_SALES_CHANNEL": "#sales"}, "SLACK_SALES_CHANNEL: does not look right"),
+    ],
+)  # fmt: skip
+def test_slack_settings_must_make_a_whole(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], reason: str
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=re.escape(reason)):
+        load_settings()
+
+
+def test_slack_in_socket_mode_with_a_sales_channel(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1-abc")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-abc")
+    monkeypatch.setenv("SLACK_SALES_CHANNEL", "C0123ABCD")
+    settings = load_settings()
+    assert (settings.slack_sales_channel, settings.slack_signing_secret) == ("C0123ABCD", None)
