@@ -18,12 +18,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from telegram import Update
 
-from bot.adapters import console, telegram
+from bot.adapters import console, slack, telegram
 from bot.core.messages import Button, Incoming, Reply
 from bot.core.records import LeadFilter
 from intents.catalog import PACKAGED_DIR
 from intents.knowledge import KnowledgeBase
 from tests.chat import memory_stores
+from tests.fakes.slack_requests import block_action_payload, dm
 from tests.fakes.telegram_api import BOT, message, press
 
 
@@ -45,6 +46,7 @@ class Shown:
 class Driver(Protocol):
     channel: str
 
+    def user_id(self, person: str) -> str: ...
     def says(self, user: str, text: str) -> Incoming: ...
     def presses(self, user: str, handle: Any) -> Incoming: ...
     def sees(self, replies: list[Reply]) -> Shown: ...
@@ -52,6 +54,9 @@ class Driver(Protocol):
 
 class ConsoleDriver:
     channel = console.CHANNEL
+
+    def user_id(self, person: str) -> str:
+        return person
 
     def __init__(self) -> None:
         self._shown: tuple[Button, ...] = ()
@@ -69,6 +74,10 @@ class ConsoleDriver:
 
 class TelegramDriver:
     channel = telegram.CHANNEL
+
+    def user_id(self, person: str) -> str:
+        return person
+
     me = telegram.Identity(BOT["id"], BOT["username"])
     _updates = count(1)
 
@@ -103,7 +112,45 @@ class TelegramDriver:
         return Shown("\n".join(texts), tuple(buttons))
 
 
-DRIVERS = {"console": ConsoleDriver, "telegram": TelegramDriver}
+class SlackDriver:
+    channel = slack.CHANNEL
+    me = slack.Identity("UBOT", "BBOT")
+
+    def user_id(self, person: str) -> str:
+        return f"U{person}"
+
+    def says(self, user: str, text: str) -> Incoming:
+        event = dm(text, user=self.user_id(user), channel=f"D{user}")["event"]
+        translated = slack.event_to_incoming(event, self.me)
+        assert translated is not None
+        return translated[0]
+
+    def presses(self, user: str, handle: Any) -> Incoming:
+        action_id, value = handle
+        payload = block_action_payload(action_id, value, self.user_id(user), f"D{user}")
+        translated = slack.action_to_incoming(payload)
+        assert translated is not None
+        return translated[0]
+
+    def sees(self, replies: list[Reply]) -> Shown:
+        texts, buttons = [], []
+        for reply in replies:
+            for posted in slack.render(reply):
+                assert len(posted.blocks) <= 50
+                for block in posted.blocks:
+                    if block["type"] == "section":
+                        assert len(block["text"]["text"]) <= slack.MAX_SECTION
+                        texts.append(html.unescape(block["text"]["text"]))
+                    if block["type"] == "actions":
+                        assert len(block["elements"]) <= slack.MAX_ACTIONS
+                        buttons += [
+                            (e["text"]["text"], (e["action_id"], e["value"]))
+                            for e in block["elements"]
+                        ]
+        return Shown("\n".join(texts), tuple(buttons))
+
+
+DRIVERS = {"console": ConsoleDriver, "telegram": TelegramDriver, "slack": SlackDriver}
 
 
 @pytest.fixture(params=list(DRIVERS))
@@ -121,7 +168,7 @@ def knowledge() -> KnowledgeBase:
 def test_a_typed_message_becomes_text_from_that_person(driver: Driver) -> None:
     incoming = driver.says("1001", "  where is Lingang?  ")
     assert incoming.channel == driver.channel
-    assert (incoming.user_id, incoming.payload) == ("1001", None)
+    assert (incoming.user_id, incoming.payload) == (driver.user_id("1001"), None)
     assert incoming.text.strip() == "where is Lingang?"
     other = driver.says("1002", "hi")
     assert other.conversation_id != incoming.conversation_id
@@ -175,8 +222,5 @@ def test_a_conversation_reaches_a_lead_on_every_channel(
     thanks = press_("confirm", summary)
     assert "Ann Lee" in thanks.text
     [lead] = stores.leads.find(LeadFilter())
-    assert (lead.channel, lead.user_id, lead.answers["email"]) == (
-        driver.channel,
-        user,
-        "ann@acme.de",
-    )
+    expected = (driver.channel, driver.user_id(user), "ann@acme.de")
+    assert (lead.channel, lead.user_id, lead.answers["email"]) == expected
