@@ -6,9 +6,12 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.channels.slack import SlackService
+from bot.channels.slack_sales import SlackSalesNotifier
 from bot.channels.telegram import TelegramService
 from bot.config import Settings
 from bot.core.engine import Engine
+from bot.core.ports import Notifier
 from bot.notifications import LogNotifier, Relay
 from intents.knowledge import KnowledgeBase
 from intents.semantic import EmbeddingCache, Encoder, MiniLmEncoder, SemanticUnavailable
@@ -152,8 +155,20 @@ def build_app(settings: Settings) -> App:
         privacy=storage.privacy,
         retention_days=settings.retention_days,
     )
-    relay = Relay(storage.outbox, storage.leads, LogNotifier())
+    relay = Relay(storage.outbox, storage.leads, open_notifier(settings, knowledge))
     return App(settings, knowledge, storage, engine, relay)
+
+
+def open_notifier(settings: Settings, knowledge: KnowledgeBase) -> Notifier:
+    """Where new leads are announced: the Slack sales channel, or else the log."""
+    if settings.slack_bot_token is None or settings.slack_sales_channel is None:
+        return LogNotifier()
+    return SlackSalesNotifier(
+        knowledge,
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        channel=settings.slack_sales_channel,
+    )
 
 
 def build_telegram(app: App) -> TelegramService | None:
@@ -168,4 +183,25 @@ def build_telegram(app: App) -> TelegramService | None:
         token=settings.telegram_bot_token.get_secret_value(),
         base_url=settings.telegram_api_base_url,
         webhook=settings.telegram_webhook_url is not None,
+    )
+
+
+def build_slack(app: App) -> SlackService | None:
+    """The Slack app, when `SLACK_BOT_TOKEN` is set (Socket Mode with an app token, else HTTP)."""
+    settings = app.settings
+    if settings.slack_bot_token is None:
+        return None
+    secret, app_token = settings.slack_signing_secret, settings.slack_app_token
+    return SlackService(
+        app.engine,
+        app.knowledge,
+        app.storage.leads,
+        app.storage.transcripts,
+        app.storage.outgoing,
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        signing_secret=secret.get_secret_value() if secret else None,
+        app_token=app_token.get_secret_value() if app_token else None,
+        sales_channel=settings.slack_sales_channel,
+        sales_usergroup=settings.slack_sales_usergroup,
     )

@@ -10,7 +10,7 @@ from typing import Annotated, TypeVar
 import typer
 import uvicorn
 
-from bot.app import build_telegram
+from bot.app import build_slack, build_telegram
 from bot.channels.telegram import TelegramService
 from bot.commandline import fail, running, settings_or_exit
 from bot.web.app import create_app
@@ -24,12 +24,19 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address; default LINGANG_HOST.")] = None,
     port: Annotated[int | None, typer.Option(help="Port; default LINGANG_PORT.")] = None,
 ) -> None:
-    """Run the bot: the web app, and Telegram (polling, or webhook with TELEGRAM_WEBHOOK_URL)."""
+    """Run the bot: the web app, Telegram (polling, or webhook with TELEGRAM_WEBHOOK_URL) and
+    Slack (Socket Mode with SLACK_APP_TOKEN, or HTTP at /slack/events)."""
     settings = settings_or_exit()
     with running(settings) as app:
-        telegram = build_telegram(app)
-        web = create_app(app, telegram)
-        mode = f"telegram {telegram.mode}" if telegram else "no telegram token"
+        telegram, slack = build_telegram(app), build_slack(app)
+        web = create_app(app, telegram, slack)
+        modes = [
+            f"telegram {telegram.mode}" if telegram else "no telegram token",
+            ("slack socket mode" if slack.socket_mode else "slack http")
+            if slack
+            else "no slack token",
+        ]
+        mode = ", ".join(modes)
         bind = host or settings.host
         typer.echo(f"serving on http://{bind}:{port or settings.port} ({mode})", err=True)
         config = uvicorn.Config(

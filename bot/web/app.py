@@ -1,7 +1,8 @@
-"""The ASGI app: health checks and the Telegram webhook (more routes come with later issues).
+"""The ASGI app: health checks, the Telegram webhook and Slack's request URL.
 
-Background work runs in the app's lifespan: the Telegram bot (polling or webhook), the
-delivery of sales notifications from the outbox, and the retry of kept Telegram messages.
+Background work runs in the app's lifespan: the Telegram bot (polling or webhook), the Slack
+app (HTTP, or Socket Mode), the delivery of sales notifications from the outbox, and the retry
+of kept messages.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 
 from bot.app import App
+from bot.channels.slack import SlackService
 from bot.channels.telegram import TelegramService
 from bot.core.ports import StorageUnavailable
 
@@ -40,8 +43,10 @@ async def _every(seconds: float, work: Callable[[], Awaitable[object]], name: st
         await asyncio.sleep(seconds)
 
 
-def create_app(app: App, telegram: TelegramService | None = None) -> FastAPI:
-    """The web app over a wired `App` (and a Telegram service when a token is set)."""
+def create_app(
+    app: App, telegram: TelegramService | None = None, slack: SlackService | None = None
+) -> FastAPI:
+    """The web app over a wired `App`, with the Telegram and Slack services that are set up."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -57,6 +62,11 @@ def create_app(app: App, telegram: TelegramService | None = None) -> FastAPI:
                     _every(RESEND_INTERVAL, telegram.resend_kept, "telegram resend")
                 )
             )
+        if slack is not None:
+            await slack.start()
+            tasks.append(
+                asyncio.create_task(_every(RESEND_INTERVAL, slack.resend_kept, "slack resend"))
+            )
         try:
             yield
         finally:
@@ -64,6 +74,8 @@ def create_app(app: App, telegram: TelegramService | None = None) -> FastAPI:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if slack is not None:
+                await slack.stop()
             if telegram is not None:
                 await telegram.stop()
 
@@ -104,5 +116,14 @@ def create_app(app: App, telegram: TelegramService | None = None) -> FastAPI:
             if not isinstance(data, dict):
                 return Response(status_code=400)
             return Response(status_code=await telegram.receive_webhook(data))
+
+    if slack is not None and not slack.socket_mode:
+        slack_requests = AsyncSlackRequestHandler(slack.app)
+
+        @web.post("/slack/events")
+        async def slack_events(request: Request) -> Response:
+            """Events, button presses and slash commands from Slack (signed; 401 otherwise)."""
+            response: Response = await slack_requests.handle(request)
+            return response
 
     return web

@@ -137,6 +137,19 @@ def test_missing_reply_in_catalog_settings_is_named(catalog_dir: Path) -> None:
     assert any("replies.not_text: Field required" in p for p in found)
 
 
+def test_an_unknown_placeholder_in_the_sales_desk_is_named_with_its_file(catalog_dir: Path) -> None:
+    desk = catalog_dir / "sales.yaml"
+    text = desk.read_text(encoding="utf-8")
+    desk.write_text(text.replace("{user} claimed", "{person} claimed"), encoding="utf-8")
+    found = problems(catalog_dir)
+    assert any("sales.yaml" in p and "texts.claimed" in p and "person" in p for p in found), found
+
+
+def test_a_missing_sales_desk_file_is_named(catalog_dir: Path) -> None:
+    (catalog_dir / "sales.yaml").unlink()
+    assert any("the sales desk texts is missing" in p for p in problems(catalog_dir))
+
+
 def test_non_utf8_file_is_refused(catalog_dir: Path) -> None:
     (catalog_dir / "faq" / "latin1.yaml").write_bytes("intents: [caf\xe9]".encode("latin-1"))
     [problem] = problems(catalog_dir)

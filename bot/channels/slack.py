@@ -1,0 +1,559 @@
+"""The Slack connection: slack-bolt's async app for events, buttons and slash commands (HTTP at
+`POST /slack/events`, or Socket Mode), the adapters for translation, the engine for every
+decision, and the sales desk for the team.
+
+Guarantees: every request is acknowledged before the work is done (Slack wants an answer within
+3 s); every event, press and command is claimed in the database before it is handled, so a
+retry (or a second delivery to another process) is acknowledged and dropped; while the
+database cannot record a delivery, the answer is 503 and Slack retries. Web API calls retry
+429s after `Retry-After` and connection errors; a reply that still fails is kept in the
+database and sent again later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.adapters import slack_desk
+from bot.adapters.slack import (
+    CHANNEL,
+    Identity,
+    Place,
+    SlackMessage,
+    action_blocks,
+    action_to_incoming,
+    command_to_incoming,
+    escape,
+    event_to_incoming,
+    pressed,
+    pressed_title,
+    render,
+)
+from bot.core.answers import answer
+from bot.core.engine import Engine
+from bot.core.messages import Incoming, Reply
+from bot.core.ports import LeadRepository, OutgoingQueue, StorageUnavailable, TranscriptLog
+from bot.core.records import LEAD_STATUSES, LeadFilter, LeadStatus, OutgoingMessage
+from intents.knowledge import KnowledgeBase
+from intents.sales import SALES_ACTIONS, SalesAction
+from intents.text import guess_language
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+CLAIM_BUDGET = 2.0  # seconds the claim may take before the request is acknowledged anyway
+KEEP_RETRY = timedelta(minutes=1)
+LAST_RETRY = timedelta(hours=1)
+POST_ACTION = "lingang-post"  # the "post to the channel" button of /lingang's private answer
+SALES_ACTION = re.compile(r"^sales:")
+MEMBERS_TTL = 60.0  # seconds a sales-team membership list is trusted
+LIST_LIMIT = 15
+# What slack-manifest.yml must subscribe to and declare (a test holds the two together).
+COMMANDS = ("/lingang", "/leads", "/lead")
+EVENTS = ("app_mention", "message.im")
+STATUS_OF: dict[SalesAction, LeadStatus] = {
+    "contacted": "contacted",
+    "qualified": "qualified",
+    "lost": "lost",
+}
+
+
+def retrying_client(token: str, base_url: str) -> AsyncWebClient:
+    """A Web API client that waits out 429s (`Retry-After`) and retries connection errors."""
+    client = AsyncWebClient(token=token, base_url=base_url)
+    client.retry_handlers = [
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+    ]
+    return client
+
+
+def delivery_key(body: dict[str, Any]) -> str | None:
+    """What makes a request unique: the event id, or the trigger of a press or a command."""
+    if body.get("type") == "event_callback" and body.get("event_id"):
+        return str(body["event_id"])
+    if body.get("type") == "block_actions":
+        action = (body.get("actions") or [{}])[0]
+        return f"action:{body.get('trigger_id') or action.get('action_ts')}"
+    if body.get("command") and body.get("trigger_id"):
+        return f"command:{body['trigger_id']}"
+    return None
+
+
+class SalesTeam:
+    """Who may use the sales desk: the members of the sales channel and of a user group."""
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        channel: str | None,
+        usergroup: str | None,
+        clock: Callable[[], float] = lambda: asyncio.get_running_loop().time(),
+    ) -> None:
+        self._client = client
+        self.channel = channel
+        self._usergroup = usergroup
+        self._clock = clock
+        self._members: frozenset[str] = frozenset()
+        self._fetched = float("-inf")
+
+    @property
+    def configured(self) -> bool:
+        """Whether a sales channel or user group is set."""
+        return self.channel is not None or self._usergroup is not None
+
+    async def has(self, user_id: str) -> bool:
+        """Whether `user_id` is on the team (lists are re-read at most once a minute)."""
+        if self._clock() - self._fetched > MEMBERS_TTL:
+            self._members = await self._fetch()
+            self._fetched = self._clock()
+        return user_id in self._members
+
+    async def _fetch(self) -> frozenset[str]:
+        members: set[str] = set()
+        if self.channel is not None:
+            cursor = None
+            while True:
+                page = await self._client.conversations_members(
+                    channel=self.channel, cursor=cursor, limit=1000
+                )
+                members.update(page.get("members") or [])
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    break
+        if self._usergroup is not None:
+            listed = await self._client.usergroups_users_list(usergroup=self._usergroup)
+            members.update(listed.get("users") or [])
+        return frozenset(members)
+
+
+class SlackService:
+    """One Slack app: prospects' conversations and the sales team's desk."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        knowledge: KnowledgeBase,
+        leads: LeadRepository,
+        transcripts: TranscriptLog,
+        queue: OutgoingQueue,
+        *,
+        token: str,
+        base_url: str,
+        signing_secret: str | None,
+        app_token: str | None,
+        sales_channel: str | None = None,
+        sales_usergroup: str | None = None,
+        clock: Clock = lambda: datetime.now(UTC),
+    ) -> None:
+        self._engine = engine
+        self._knowledge = knowledge
+        self._leads = leads
+        self._transcripts = transcripts
+        self._queue = queue
+        self._clock = clock
+        self._app_token = app_token
+        self.client = retrying_client(token, base_url)
+        self.socket_mode = app_token is not None
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=signing_secret or "",
+            request_verification_enabled=not self.socket_mode,
+            ignoring_self_events_enabled=True,
+        )
+        self.team = SalesTeam(self.client, sales_channel, sales_usergroup)
+        self._handler: AsyncSocketModeHandler | None = None
+        self._me = Identity("", "")
+        self._work: set[asyncio.Task[Any]] = set()
+        self._wire()
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Learn who the bot is (auth.test); in Socket Mode, connect."""
+        who = await self.client.auth_test()
+        self._me = Identity(str(who.get("user_id", "")), str(who.get("bot_id", "")))
+        if self._app_token is not None:
+            self._handler = AsyncSocketModeHandler(self.app, self._app_token)
+            await self._handler.connect_async()  # type: ignore[no-untyped-call]
+        log.info("slack app started (%s)", "socket mode" if self.socket_mode else "http")
+
+    async def stop(self, grace: float = 20.0) -> None:
+        """Stop receiving, then let the work in hand finish."""
+        if self._handler is not None:
+            await self._handler.close_async()  # type: ignore[no-untyped-call]
+        if self._work:
+            await asyncio.wait(list(self._work), timeout=grace)
+
+    def _wire(self) -> None:
+        app = self.app
+        app.middleware(self._once)
+        app.event("message")(self._on_event)
+        app.event("app_mention")(self._on_event)
+        app.action(re.compile(r"^lingang:"))(self._on_press)
+        app.action(POST_ACTION)(self._on_post)
+        app.action(SALES_ACTION)(self._on_sales_press)
+        ask, leads, lead = COMMANDS
+        app.command(ask)(self._on_ask)
+        app.command(leads)(self._on_leads)
+        app.command(lead)(self._on_lead)
+
+    async def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run a listener's work, known to `stop`, so that shutdown waits for it."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._work.add(task)
+        try:
+            await work
+        finally:
+            if task is not None:
+                self._work.discard(task)
+
+    # -- receiving: once per delivery -------------------------------------------------------
+
+    async def _once(
+        self,
+        body: dict[str, Any],
+        context: AsyncBoltContext,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[None]],
+    ) -> BoltResponse:
+        """Claim the delivery before it is handled; a repeat is acknowledged and dropped."""
+        key = delivery_key(body)
+        if key is None:
+            await next()
+            return resp
+        claim = asyncio.ensure_future(asyncio.to_thread(self._engine.claim, CHANNEL, key))
+        try:
+            first = await asyncio.wait_for(asyncio.shield(claim), CLAIM_BUDGET)
+        except TimeoutError:
+            # The database is slow: acknowledge in time, and let the listener wait for it.
+            context["claim"] = claim
+            await next()
+            return resp
+        except StorageUnavailable:
+            log.warning("slack delivery not recorded (database unavailable); Slack will retry")
+            return BoltResponse(status=503, body="")
+        if not first:
+            log.info("duplicate slack delivery dropped")
+            return BoltResponse(status=200, body="")
+        await next()
+        return resp
+
+    @staticmethod
+    async def _claimed(context: AsyncBoltContext) -> bool:
+        """For a claim still in progress at the acknowledgement: whether it was the first."""
+        pending = context.get("claim")
+        if pending is None:
+            return True
+        try:
+            first: bool = await pending
+        except StorageUnavailable:
+            return True  # acknowledged already: answer rather than lose it
+        return first
+
+    # -- prospects --------------------------------------------------------------------------
+
+    async def _on_event(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
+        await self._in_background(self._answer_event(event, context))
+
+    async def _answer_event(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
+        commands = frozenset(c.command for c in self._knowledge.current.catalog.settings.commands)
+        translated = event_to_incoming(event, self._me, commands)
+        if translated is None or not await self._claimed(context):
+            return
+        incoming, place = translated
+        replies = await self._decide(incoming)
+        for reply in replies:
+            for message in render(reply):
+                await self.send(place, incoming.user_id, message)
+
+    async def _decide(self, incoming: Incoming) -> list[Reply]:
+        return await asyncio.to_thread(self._engine.handle, incoming, claimed=True)
+
+    async def _on_press(
+        self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        await ack()
+        await self._in_background(self._answer_press(body, context))
+
+    async def _answer_press(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        translated = action_to_incoming(body)
+        if translated is None or not await self._claimed(context):
+            return
+        incoming, place = translated
+        await self._disable_buttons(body, incoming.user_id)
+        replies = await self._decide(incoming)
+        respond = self._respond_for(body) if place.private_to else None
+        for reply in replies:
+            for message in render(reply):
+                if respond is not None:
+                    await self._privately(respond, message)
+                else:
+                    await self.send(place, incoming.user_id, message)
+
+    async def _disable_buttons(self, body: dict[str, Any], user_id: str) -> None:
+        """The pressed message loses its buttons, so nothing is pressed twice."""
+        title = pressed_title(body)
+        lang = guess_language(title) or "en"
+        note = escape(
+            self._knowledge.current.catalog.settings.slack.chosen.get(lang).format(
+                user=f"<@{user_id}>", title=title
+            )
+        ).replace(escape(f"<@{user_id}>"), f"<@{user_id}>")
+        container = body.get("container") or {}
+        message = body.get("message") or {}
+        try:
+            if container.get("is_ephemeral"):
+                await self._respond_for(body)(
+                    replace_original=True, text=note, blocks=[{"type": "context", "elements": [
+                        {"type": "mrkdwn", "text": note}]}],
+                )  # fmt: skip
+            elif message:
+                await self.client.chat_update(
+                    channel=str(container.get("channel_id")),
+                    ts=str(container.get("message_ts")),
+                    text=str(message.get("text") or note),
+                    blocks=pressed(message.get("blocks") or [], note),
+                )
+        except SlackApiError as exc:
+            log.warning("could not remove the pressed buttons: %s", exc.response.get("error"))
+
+    def _respond_for(self, body: dict[str, Any]) -> AsyncRespond:
+        return AsyncRespond(response_url=str(body.get("response_url", "")))
+
+    async def _privately(self, respond: AsyncRespond, message: SlackMessage) -> None:
+        try:
+            await respond(
+                text=message.text,
+                blocks=list(message.blocks),
+                response_type="ephemeral",
+                replace_original=False,
+            )
+        except Exception as exc:
+            log.warning("private answer not delivered: %s", type(exc).__name__)
+
+    async def _on_ask(
+        self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        await ack()
+        await self._in_background(self._answer_ask(body, context))
+
+    async def _answer_ask(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        if not await self._claimed(context):
+            return
+        incoming, _ = command_to_incoming(body)
+        respond = self._respond_for(body)
+        texts = self._knowledge.current.catalog.settings.slack
+        question = incoming.text.strip()
+        lang = guess_language(question) or "en"
+        if not question:
+            await self._privately(respond, render(Reply(texts.ask_usage.get(lang)))[0])
+            return
+        replies = await self._decide(incoming)
+        messages = [message for reply in replies for message in render(reply)]
+        if messages:
+            post = action_blocks([(texts.post_button.get(lang), question[:1900])], prefix="post")
+            post[0]["elements"][0]["action_id"] = POST_ACTION
+            last = messages[-1]
+            messages[-1] = SlackMessage(last.text, (*last.blocks, *post))
+        for message in messages:
+            await self._privately(respond, message)
+
+    async def _on_post(
+        self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        await ack()
+        await self._in_background(self._post_answer(body, context))
+
+    async def _post_answer(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        """Post a privately answered question, with its answer, for the whole channel."""
+        if not await self._claimed(context):
+            return
+        question = str((body.get("actions") or [{}])[0].get("value") or "")
+        user = str((body.get("user") or {}).get("id", ""))
+        channel = str((body.get("channel") or {}).get("id") or "")
+        result = answer(self._knowledge.current, question)
+        lang = guess_language(question) or "en"
+        intro = self._knowledge.current.catalog.settings.slack.posted.get(lang)
+        heading = escape(intro.format(user="\x00", question=question)).replace("\x00", f"<@{user}>")
+        for number, message in enumerate(render(Reply(result.reply.text))):
+            text = f"{heading}\n\n{message.text}" if number == 0 else message.text
+            await self.send(Place(channel), user, SlackMessage(text, ({"type": "section",
+                "text": {"type": "mrkdwn", "text": text[:3000]}},)))  # fmt: skip
+        with contextlib.suppress(Exception):
+            await self._respond_for(body)(delete_original=True)
+
+    # -- sending ----------------------------------------------------------------------------
+
+    async def send(self, place: Place, user_id: str, message: SlackMessage) -> bool:
+        """Post a message, or keep it in the database to try again later."""
+        body: dict[str, Any] = {"channel": place.channel, **message.body()}
+        if place.thread_ts:
+            body["thread_ts"] = place.thread_ts
+        failure = await self._attempt(body)
+        if failure is None:
+            return True
+        log.warning("slack message to %s kept for retry: %s", place.channel, failure)
+        kept = OutgoingMessage(CHANNEL, place.channel, user_id, body, self._clock())
+        try:
+            await asyncio.to_thread(self._queue.keep, kept, self._clock() + KEEP_RETRY)
+        except StorageUnavailable:
+            log.error(
+                "slack message to %s lost: neither Slack nor the database took it", place.channel
+            )
+        return False
+
+    async def _attempt(self, body: dict[str, Any]) -> str | None:
+        """Post once (the client retries 429s and connection errors); None when posted."""
+        try:
+            await self.client.chat_postMessage(**body)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error"))
+            if error in {"channel_not_found", "not_in_channel", "is_archived", "invalid_blocks"}:
+                log.error("slack refused a message to %s: %s", body.get("channel"), error)
+                return None  # trying again cannot help
+            return error
+        except Exception as exc:
+            return f"{type(exc).__name__}: {exc}"
+        return None
+
+    async def resend_kept(self) -> int:
+        """Try the kept messages that are due; how many went out."""
+        due = await asyncio.to_thread(self._queue.due, CHANNEL, self._clock())
+        sent = 0
+        for message in due:
+            failure = await self._attempt(dict(message.body))
+            now = self._clock()
+            if failure is None:
+                await asyncio.to_thread(self._queue.sent, message.id or 0, now)
+                sent += 1
+                continue
+            wait = min(KEEP_RETRY * 2 ** (message.attempts + 1), LAST_RETRY)
+            await asyncio.to_thread(self._queue.failed, message.id or 0, failure, now + wait)
+        return sent
+
+    # -- the sales desk ---------------------------------------------------------------------
+
+    async def _allowed(self, user_id: str, command: str, respond: AsyncRespond) -> bool:
+        desk = self._knowledge.current.catalog.sales
+        if not self.team.configured:
+            await self._privately(respond, render(Reply(desk.texts.not_configured))[0])
+            return False
+        if await self.team.has(user_id):
+            return True
+        log.info("sales desk refused to a non-member (%s)", command)
+        await self._privately(respond, render(Reply(desk.texts.refused.format(command=command)))[0])
+        return False
+
+    async def _on_sales_press(
+        self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        await ack()
+        await self._in_background(self._work_lead(body, context))
+
+    async def _work_lead(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        if not await self._claimed(context):
+            return
+        action = (body.get("actions") or [{}])[0]
+        user = str((body.get("user") or {}).get("id", ""))
+        kind = str(action.get("action_id", "")).removeprefix("sales:")
+        if kind not in SALES_ACTIONS or not str(action.get("value", "")).isdigit():
+            return
+        if not await self._allowed(user, "the lead buttons", self._respond_for(body)):
+            return
+        lead_id, sales_action = int(action["value"]), _action(kind)
+        catalog = self._knowledge.current.catalog
+        container = body.get("container") or {}
+        message = body.get("message") or {}
+        try:
+            if sales_action == "claim":
+                lead = await asyncio.to_thread(self._leads.claim, lead_id, f"slack:{user}")
+            else:
+                status = STATUS_OF[sales_action]
+                lead = await asyncio.to_thread(
+                    self._leads.set_status, lead_id, status, f"slack:{user}", None
+                )
+            blocks = slack_desk.after_action(
+                message.get("blocks") or [], lead, catalog.sales, sales_action, user
+            )
+        except KeyError:
+            blocks = slack_desk.gone(message.get("blocks") or [], lead_id, catalog.sales)
+        try:
+            await self.client.chat_update(
+                channel=str(container.get("channel_id")),
+                ts=str(container.get("message_ts")),
+                text=str(message.get("text") or f"#{lead_id}"),
+                blocks=blocks,
+            )
+        except SlackApiError as exc:
+            log.warning("lead message not updated: %s", exc.response.get("error"))
+
+    async def _on_leads(
+        self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        await self._in_background(self._list_leads(body, respond))
+
+    async def _list_leads(self, body: dict[str, Any], respond: AsyncRespond) -> None:
+        if not await self._allowed(str(body.get("user_id")), "/leads", respond):
+            return
+        words = str(body.get("text") or "").split()
+        status = words[0].lower() if words and words[0].lower() in LEAD_STATUSES else None
+        search = " ".join(words[1:] if status else words) or None
+        criteria = LeadFilter(status=_status(status), search=search, limit=LIST_LIMIT)
+        leads = await asyncio.to_thread(self._leads.find, criteria)
+        await self._privately(
+            respond, slack_desk.lead_list(leads, self._knowledge.current.catalog.sales)
+        )
+
+    async def _on_lead(
+        self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        await self._in_background(self._show_lead(body, respond))
+
+    async def _show_lead(self, body: dict[str, Any], respond: AsyncRespond) -> None:
+        if not await self._allowed(str(body.get("user_id")), "/lead", respond):
+            return
+        catalog = self._knowledge.current.catalog
+        text = str(body.get("text") or "").strip().lstrip("#")
+        if not text.isdigit():
+            await self._privately(respond, render(Reply(catalog.sales.texts.lead_usage))[0])
+            return
+        lead = await asyncio.to_thread(self._leads.get, int(text))
+        if lead is None:
+            gone = catalog.sales.texts.gone.format(id=int(text))
+            await self._privately(respond, render(Reply(gone))[0])
+            return
+        history = await asyncio.to_thread(self._leads.history, lead.id)
+        said = await asyncio.to_thread(
+            self._transcripts.conversation, lead.channel, lead.conversation_id
+        )
+        detail = slack_desk.lead_detail(lead, history, said, catalog.sales, catalog.lead_form)
+        await self._privately(respond, detail)
+
+
+def _action(kind: str) -> SalesAction:
+    return next(action for action in SALES_ACTIONS if action == kind)
+
+
+def _status(word: str | None) -> LeadStatus | None:
+    return next((status for status in LEAD_STATUSES if status == word), None)

@@ -1,0 +1,32 @@
+"""New leads, from any channel, posted to the sales team's Slack channel (the `Notifier` the
+outbox relay calls; a failure raises, so the relay tries again later and nothing is lost)."""
+
+from __future__ import annotations
+
+from slack_sdk import WebClient
+from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+
+from bot.adapters.slack_desk import notification
+from bot.core.records import Lead
+from intents.knowledge import KnowledgeBase
+
+
+class SlackSalesNotifier:
+    """Posts a lead card with Claim, Contacted, Qualified and Lost to the sales channel."""
+
+    def __init__(
+        self, knowledge: KnowledgeBase, *, token: str, base_url: str, channel: str
+    ) -> None:
+        self._knowledge = knowledge
+        self._channel = channel
+        self._client = WebClient(token=token, base_url=base_url)
+        self._client.retry_handlers = [
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=3),
+        ]
+
+    def notify(self, lead: Lead, kind: str) -> None:
+        """Post the lead; raises when Slack does not take it (the outbox keeps it)."""
+        catalog = self._knowledge.current.catalog
+        message = notification(lead, catalog.sales, catalog.lead_form, kind)
+        self._client.chat_postMessage(channel=self._channel, **message.body())
