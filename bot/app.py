@@ -25,6 +25,7 @@ from storage.repositories import (
     SqlQuestionLog,
     SqlTranscriptLog,
 )
+from storage.staff import SqlStaff
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class Storage:
     outbox: SqlOutbox
     privacy: SqlPrivacyRegistry
     outgoing: SqlOutgoingQueue
+    staff: SqlStaff
 
     def close(self) -> None:
         """Release the database connections."""
@@ -138,6 +140,7 @@ def open_storage(settings: Settings) -> Storage:
         SqlOutbox(database),
         SqlPrivacyRegistry(database),
         SqlOutgoingQueue(database),
+        SqlStaff(database),
     )
 
 

@@ -23,6 +23,7 @@ from bot.core.ports import StorageUnavailable
 from bot.intents_cli import intents_cli
 from bot.leads_cli import leads_cli
 from bot.serve_cli import serve, telegram_cli
+from bot.staff_cli import tokens_cli, users_cli
 from intents.catalog import CatalogError
 from intents.semantic import SemanticUnavailable
 from storage.db import Database, SchemaOutOfDate
@@ -38,6 +39,8 @@ cli.add_typer(db_cli, name="db")
 cli.add_typer(intents_cli, name="intents")
 cli.add_typer(leads_cli, name="leads")
 cli.add_typer(telegram_cli, name="telegram")
+cli.add_typer(users_cli, name="users")
+cli.add_typer(tokens_cli, name="tokens")
 cli.command()(serve)
 
 Lang = Literal["en", "zh"]

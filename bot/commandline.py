@@ -8,7 +8,7 @@ from typing import NoReturn
 
 import typer
 
-from bot.app import App, build_app, configure_logging
+from bot.app import App, Storage, build_app, configure_logging, open_storage
 from bot.config import ConfigError, Settings, load_settings
 from bot.core.ports import StorageUnavailable
 from intents.catalog import CatalogError
@@ -51,3 +51,21 @@ def running(settings: Settings) -> Iterator[App]:
         yield app
     finally:
         app.close()
+
+
+@contextmanager
+def storage_or_exit() -> Iterator[tuple[Settings, Storage]]:
+    """The settings and the database's stores (no catalog), or one clear line and an exit."""
+    settings = settings_or_exit()
+    try:
+        storage = open_storage(settings)
+    except (StorageUnavailable, SchemaOutOfDate) as exc:
+        fail(f"LINGANG_DATABASE_URL: {exc}")
+    except OSError as exc:
+        fail(f"LINGANG_DATABASE_URL / LINGANG_DATA_DIR: cannot create the database file: {exc}")
+    try:
+        yield settings, storage
+    except StorageUnavailable as exc:
+        fail(f"LINGANG_DATABASE_URL: cannot reach the database: {exc}")
+    finally:
+        storage.close()

@@ -141,6 +141,26 @@ class Settings(BaseSettings):
         alias="LINGANG_PORT",
         description="Port `lingang-bot serve` listens on.",
     )
+    session_idle_minutes: int = Field(
+        30,
+        ge=1,
+        le=24 * 60,
+        alias="LINGANG_SESSION_IDLE_MINUTES",
+        description="Minutes without a request after which a web login ends.",
+    )
+    session_max_hours: int = Field(
+        12,
+        ge=1,
+        le=24 * 30,
+        alias="LINGANG_SESSION_MAX_HOURS",
+        description="Hours after which a web login ends however active it is.",
+    )
+    web_chat_per_minute: int = Field(
+        20,
+        ge=1,
+        alias="LINGANG_WEB_CHAT_PER_MINUTE",
+        description="Messages one client (address) may send to the web chat per minute.",
+    )
     telegram_bot_token: Annotated[
         SecretStr | None, _secret(r"\d+:[A-Za-z0-9_-]{30,}", "123456:ABC...")
     ] = Field(None, alias="TELEGRAM_BOT_TOKEN", description="Bot token from @BotFather (secret).")

@@ -8,7 +8,6 @@ import io
 import json
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,12 +17,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bot.app import Storage, open_storage
-from bot.commandline import fail, settings_or_exit
-from bot.config import Settings
-from bot.core.ports import StorageUnavailable
+from bot.app import Storage
+from bot.commandline import fail, storage_or_exit
 from bot.core.records import LEAD_STATUSES, Lead, LeadFilter, LeadStatus
-from storage.db import SchemaOutOfDate
 
 leads_cli = typer.Typer(help="Review, work and export leads.", no_args_is_help=True)
 
@@ -50,19 +46,7 @@ SearchOption = Annotated[
 ]
 
 
-@contextmanager
-def _storage() -> Iterator[tuple[Settings, Storage]]:
-    settings = settings_or_exit()
-    try:
-        storage = open_storage(settings)
-    except (StorageUnavailable, SchemaOutOfDate) as exc:
-        fail(f"LINGANG_DATABASE_URL: {exc}")
-    try:
-        yield settings, storage
-    except StorageUnavailable as exc:
-        fail(f"LINGANG_DATABASE_URL: cannot reach the database: {exc}")
-    finally:
-        storage.close()
+_storage = storage_or_exit
 
 
 def _criteria(status: Status | None, since: datetime | None, search: str | None) -> LeadFilter:

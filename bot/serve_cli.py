@@ -13,6 +13,7 @@ import uvicorn
 from bot.app import build_slack, build_telegram
 from bot.channels.telegram import TelegramService
 from bot.commandline import fail, running, settings_or_exit
+from bot.staff_cli import first_admin
 from bot.web.app import create_app
 
 telegram_cli = typer.Typer(help="Manage the Telegram webhook.", no_args_is_help=True)
@@ -39,6 +40,14 @@ def serve(
         mode = ", ".join(modes)
         bind = host or settings.host
         typer.echo(f"serving on http://{bind}:{port or settings.port} ({mode})", err=True)
+        created = first_admin(app)
+        if created:
+            typer.echo(
+                f"first run: log in at http://{bind}:{port or settings.port}/login as "
+                f"{created[0]} with the password {created[1]} (shown once; change it with "
+                f"`lingang-bot users password {created[0]}`)",
+                err=True,
+            )
         config = uvicorn.Config(
             web,
             host=bind,

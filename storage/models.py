@@ -80,6 +80,8 @@ class ConversationRow(Base):
     source: Mapped[str | None] = mapped_column(String(128))
     last_question: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(default=1)
+    # When the lead form was first started here (the funnel's second step).
+    form_started_at: Mapped[datetime | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now)
 
@@ -118,6 +120,11 @@ class UnansweredQuestionRow(Base):
     best_intent: Mapped[str | None] = mapped_column(String(64))
     best_score: Mapped[float | None]
     at: Mapped[datetime] = mapped_column(index=True)
+    # Set when an admin dealt with it: added as an example of `handled_intent`, or dismissed
+    # (`handled_intent` null). Handled questions leave the admin's list.
+    handled_at: Mapped[datetime | None]
+    handled_by: Mapped[str | None] = mapped_column(String(320))
+    handled_intent: Mapped[str | None] = mapped_column(String(64))
 
 
 class ConsentRecordRow(Base):
@@ -252,3 +259,70 @@ class ProcessedDeliveryRow(Base):
     channel: Mapped[str] = mapped_column(String(32))
     delivery_id: Mapped[str] = mapped_column(String(128))
     processed_at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
+
+
+class StaffUserRow(Base):
+    """A person who logs in to the web app: sales staff or an admin."""
+
+    __tablename__ = "staff_users"
+    __table_args__ = (CheckConstraint("role IN ('sales', 'admin')", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # lower-cased
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    disabled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    created_by: Mapped[str] = mapped_column(String(320))
+    last_login_at: Mapped[datetime | None]
+
+
+class StaffSessionRow(Base):
+    """A logged-in browser. The id is the SHA-256 of the cookie's value, never the value."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
+    )
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class LoginFailureRow(Base):
+    """A failed login, by e-mail and by client address, for throttling across replicas."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(320), index=True)
+    at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
+
+
+class ApiTokenRow(Base):
+    """A bearer token for the leads API. Only its SHA-256 is stored; it is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    created_by: Mapped[str] = mapped_column(String(320))
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class AuditEntryRow(Base):
+    """One change made through the web app or the admin commands: who, what, when."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
+    actor: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(256))
+    details: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)

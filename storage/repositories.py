@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Insert, select, update
+from sqlalchemy import CursorResult, Insert, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -63,12 +63,16 @@ class SqlConversationStore:
             "version": state.version + 1,
             "updated_at": utc_now(),
         }
+        lead_form = state.form is not None and state.form.get("kind") == "lead"
         try:
             with self._db.transaction() as session:
                 if state.version == 0:
                     session.add(
                         ConversationRow(
-                            channel=state.channel, conversation_id=state.conversation_id, **values
+                            channel=state.channel,
+                            conversation_id=state.conversation_id,
+                            form_started_at=values["updated_at"] if lead_form else None,
+                            **values,
                         )
                     )
                 else:
@@ -79,7 +83,14 @@ class SqlConversationStore:
                             ConversationRow.conversation_id == state.conversation_id,
                             ConversationRow.version == state.version,
                         )
-                        .values(**values)
+                        .values(
+                            **values,
+                            form_started_at=func.coalesce(
+                                ConversationRow.form_started_at, values["updated_at"]
+                            )
+                            if lead_form
+                            else ConversationRow.form_started_at,
+                        )
                     )
                     if cast(CursorResult[Any], result).rowcount != 1:
                         raise StaleState(state.conversation_id)

@@ -1,4 +1,5 @@
-"""The ASGI app: health checks, the Telegram webhook and Slack's request URL.
+"""The ASGI app: health checks, the Telegram webhook, Slack's request URL, the web chat, the
+sales and admin pages and the leads API.
 
 Background work runs in the app's lifespan: the Telegram bot (polling or webhook), the Slack
 app (HTTP, or Socket Mode), the delivery of sales notifications from the outbox, and the retry
@@ -12,16 +13,20 @@ import contextlib
 import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 
 from bot.app import App
 from bot.channels.slack import SlackService
 from bot.channels.telegram import TelegramService
 from bot.core.ports import StorageUnavailable
+from bot.web import admin, api, chat, leads, login
+from bot.web.context import STATIC, Web
+from bot.web.errors import handle_errors
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +48,10 @@ async def _every(seconds: float, work: Callable[[], Awaitable[object]], name: st
         await asyncio.sleep(seconds)
 
 
-def create_app(
-    app: App, telegram: TelegramService | None = None, slack: SlackService | None = None
-) -> FastAPI:
-    """The web app over a wired `App`, with the Telegram and Slack services that are set up."""
+def _lifespan(
+    app: App, telegram: TelegramService | None, slack: SlackService | None
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Start and stop the background work: platforms, outbox delivery, resending."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -79,7 +84,29 @@ def create_app(
             if telegram is not None:
                 await telegram.stop()
 
-    web = FastAPI(title="Lingang bot", lifespan=lifespan, docs_url=None, redoc_url=None)
+    return lifespan
+
+
+def create_app(
+    app: App, telegram: TelegramService | None = None, slack: SlackService | None = None
+) -> FastAPI:
+    """The web app over a wired `App`, with the Telegram and Slack services that are set up."""
+
+    lifespan = _lifespan(app, telegram, slack)
+
+    web = FastAPI(
+        title="Lingang bot",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    pages = Web.over(app)
+
+    handle_errors(web, pages)
+    web.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for part in (login, chat, leads, admin, api):
+        web.include_router(part.routes(pages))
 
     @web.get("/healthz")
     async def healthz() -> dict[str, str]:

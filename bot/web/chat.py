@@ -1,0 +1,12 @@
+"""The web chat: the page at / and its JSON endpoints (channel `web`)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from bot.web.context import Web
+
+
+def routes(web: Web) -> APIRouter:
+    """This part's routes."""
+    return APIRouter()

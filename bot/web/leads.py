@@ -1,0 +1,12 @@
+"""Pages for sales staff: the leads table, a lead's page, CSV export and the funnel."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from bot.web.context import Web
+
+
+def routes(web: Web) -> APIRouter:
+    """This part's routes."""
+    return APIRouter()

@@ -1,0 +1,68 @@
+"""Log in and out of the web app."""
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from bot.core.staff import StaffSession
+from bot.web.context import Web, client_of, cross_site, is_local
+from bot.web.security import COOKIE, LoginRefused
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after logging in: a path on this site only, never another site."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return "/leads"
+    return target
+
+
+def routes(web: Web) -> APIRouter:
+    """`GET/POST /login`, `POST /logout`."""
+    router = APIRouter()
+
+    @router.get("/login", include_in_schema=False)
+    async def login_page(request: Request, next: str | None = None) -> Response:
+        if await asyncio.to_thread(web.session_of, request):
+            return RedirectResponse(safe_next(next), status_code=303)
+        return web.page(request, "login.html", {"next": safe_next(next), "email": ""})
+
+    @router.post("/login", include_in_schema=False)
+    async def login(
+        request: Request,
+        email: Annotated[str, Form(max_length=320)] = "",
+        password: Annotated[str, Form(max_length=1024)] = "",
+        next: Annotated[str, Form(max_length=2048)] = "/leads",
+    ) -> Response:
+        if cross_site(request):
+            return web.page(
+                request, "error.html", {"message": "cross-site request"}, status_code=403
+            )
+        try:
+            done = await asyncio.to_thread(web.sessions.login, email, password, client_of(request))
+        except LoginRefused:
+            context = {"next": safe_next(next), "email": email, "refused": True}
+            return web.page(request, "login.html", context, status_code=401)
+        response = RedirectResponse(safe_next(next), status_code=303)
+        response.set_cookie(
+            COOKIE,
+            done.token,
+            max_age=int(web.sessions.lifetime.total_seconds()),
+            httponly=True,
+            samesite="lax",
+            secure=not is_local(request.headers.get("Host", "")),
+            path="/",
+        )
+        return response
+
+    @router.post("/logout", include_in_schema=False)
+    async def logout(
+        request: Request, _: Annotated[StaffSession, Depends(web.changes("sales"))]
+    ) -> Response:
+        await asyncio.to_thread(web.sessions.logout, request.cookies.get(COOKIE))
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+    return router

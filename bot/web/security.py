@@ -1,0 +1,172 @@
+"""Logins for the web app: Argon2id passwords, server-side sessions, CSRF tokens, throttling.
+
+The session cookie holds a random token; the database holds only its SHA-256, the user, a CSRF
+token (synchronizer pattern) and when it was started and last used. A session ends after
+`LINGANG_SESSION_IDLE_MINUTES` without a request, after `LINGANG_SESSION_MAX_HOURS` in all, at
+logout and when its user is disabled; every replica sees that at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from bot.core.staff import ApiToken, Role, StaffSession, StaffUser
+
+COOKIE = "lingang_session"
+# OWASP's floor for Argon2id is m=19 MiB, t=2, p=1; argon2-cffi's default profile (RFC 9106's
+# low-memory one: m=64 MiB, t=3, p=4) is above it.
+HASHER = PasswordHasher()
+# A hash to verify against when the address is unknown, so both cases take the same time.
+_DUMMY_HASH = HASHER.hash(secrets.token_urlsafe(16))
+FAILURE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_ACCOUNT = 5
+MAX_FAILURES_PER_CLIENT = 20
+MIN_PASSWORD_LENGTH = 12
+Clock = Callable[[], datetime]
+
+
+class StaffStore(Protocol):
+    """What logins need of the staff tables (`storage.staff.SqlStaff`)."""
+
+    def credentials(self, email: str) -> tuple[StaffUser, str] | None: ...
+    def set_password_hash(self, user_id: int, password_hash: str, actor: str) -> None: ...
+    def start_session(self, user_id: int, session_id: str, csrf: str, now: datetime) -> None: ...
+    def session(self, session_id: str) -> StaffSession | None: ...
+    def touch_session(self, session_id: str, now: datetime) -> None: ...
+    def end_session(self, session_id: str) -> None: ...
+    def record_failure(self, keys: list[str], now: datetime) -> None: ...
+    def failures_since(self, key: str, since: datetime) -> int: ...
+    def use_token(self, token_hash: str, now: datetime) -> ApiToken | None: ...
+
+
+def hash_password(password: str) -> str:
+    """An Argon2id hash (`$argon2id$...`) of a password."""
+    return HASHER.hash(password)
+
+
+def password_problem(password: str) -> str | None:
+    """Why a new password is not accepted, or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"a password needs at least {MIN_PASSWORD_LENGTH} characters"
+    return None
+
+
+def new_password() -> str:
+    """A random password for a first admin (about 120 bits)."""
+    return secrets.token_urlsafe(15)
+
+
+def digest(secret: str) -> str:
+    """The SHA-256 under which a session or API token is stored."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def same(given: str, expected: str) -> bool:
+    """Constant-time comparison of two tokens."""
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+class LoginRefused(Exception):
+    """Wrong address or password, a disabled user, or too many failures (one message for all)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """A session just started: the cookie's value and the session."""
+
+    token: str
+    session: StaffSession
+
+
+class Sessions:
+    """Log in, look up and end sessions."""
+
+    def __init__(
+        self,
+        staff: StaffStore,
+        idle: timedelta,
+        lifetime: timedelta,
+        clock: Clock = lambda: datetime.now(UTC),
+    ) -> None:
+        self._staff = staff
+        self.idle = idle
+        self.lifetime = lifetime
+        self._clock = clock
+
+    def login(self, email: str, password: str, client: str) -> Login:
+        """Check the credentials and start a new session; `LoginRefused` otherwise.
+
+        Five failures for one address, or twenty from one client, within 15 minutes refuse
+        further attempts (right or wrong) until the window passes.
+        """
+        now = self._clock()
+        account, address = f"email:{email.strip().casefold()}", f"client:{client}"
+        since = now - FAILURE_WINDOW
+        if (
+            self._staff.failures_since(account, since) >= MAX_FAILURES_PER_ACCOUNT
+            or self._staff.failures_since(address, since) >= MAX_FAILURES_PER_CLIENT
+        ):
+            self._staff.record_failure([account, address], now)
+            raise LoginRefused
+        found = self._staff.credentials(email)
+        user, stored = found if found else (None, _DUMMY_HASH)
+        try:
+            HASHER.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            user = None
+        if user is None or user.disabled:
+            self._staff.record_failure([account, address], now)
+            raise LoginRefused
+        if HASHER.check_needs_rehash(stored):
+            self._staff.set_password_hash(user.id, HASHER.hash(password), user.email)
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        self._staff.start_session(user.id, digest(token), csrf, now)
+        return Login(token, StaffSession(user, csrf, now, now))
+
+    def current(self, token: str | None) -> StaffSession | None:
+        """The live session of a cookie (its idle clock restarted), or None."""
+        if not token:
+            return None
+        key = digest(token)
+        session = self._staff.session(key)
+        if session is None:
+            return None
+        now = self._clock()
+        expired = now - session.last_seen_at > self.idle or now - session.created_at > self.lifetime
+        if expired or session.user.disabled:
+            self._staff.end_session(key)
+            return None
+        if now - session.last_seen_at > timedelta(seconds=30):  # spare the database a write
+            self._staff.touch_session(key, now)
+        return session
+
+    def logout(self, token: str | None) -> None:
+        """End the session of a cookie (if any)."""
+        if token:
+            self._staff.end_session(digest(token))
+
+    def api_token(self, header: str | None) -> ApiToken | None:
+        """The live API token of an `Authorization: Bearer ...` header, or None."""
+        if not header or not header.lower().startswith("bearer "):
+            return None
+        secret = header[7:].strip()
+        return self._staff.use_token(digest(secret), self._clock()) if secret else None
+
+
+def new_api_token() -> str:
+    """A new API token's secret (shown once; only its digest is stored)."""
+    return f"lgb_{secrets.token_urlsafe(32)}"
+
+
+def may(role: Role, needed: Role) -> bool:
+    """Whether a user with `role` may use a page for `needed` (admins may use every page)."""
+    return role in ("admin", needed)
