@@ -15,7 +15,9 @@ from bot.core.ports import Notifier
 from bot.notifications import LogNotifier, Relay
 from intents.knowledge import KnowledgeBase
 from intents.semantic import EmbeddingCache, Encoder, MiniLmEncoder, SemanticUnavailable
+from storage.dashboard import SqlDashboard
 from storage.db import Database
+from storage.feed import SqlLeadFeed
 from storage.leads import SqlLeadRepository, SqlOutbox
 from storage.outgoing import SqlOutgoingQueue
 from storage.privacy import SqlPrivacyRegistry
@@ -26,6 +28,7 @@ from storage.repositories import (
     SqlTranscriptLog,
 )
 from storage.staff import SqlStaff
+from storage.unanswered import SqlUnanswered
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,9 @@ class Storage:
     privacy: SqlPrivacyRegistry
     outgoing: SqlOutgoingQueue
     staff: SqlStaff
+    dashboard: SqlDashboard
+    unanswered: SqlUnanswered
+    feed: SqlLeadFeed
 
     def close(self) -> None:
         """Release the database connections."""
@@ -141,6 +147,9 @@ def open_storage(settings: Settings) -> Storage:
         SqlPrivacyRegistry(database),
         SqlOutgoingQueue(database),
         SqlStaff(database),
+        SqlDashboard(database),
+        SqlUnanswered(database),
+        SqlLeadFeed(database),
     )
 
 

@@ -236,9 +236,7 @@ class SqlStaff:
 
     def audit_log(self, limit: int = 100, offset: int = 0) -> list[AuditEntry]:
         """The latest entries, newest first."""
-        query = (
-            select(AuditEntryRow).order_by(AuditEntryRow.id.desc()).limit(limit).offset(offset)
-        )
+        query = select(AuditEntryRow).order_by(AuditEntryRow.id.desc()).limit(limit).offset(offset)
         with self._db.transaction() as session:
             return [
                 AuditEntry(row.id, row.at, row.actor, row.action, row.target, dict(row.details))

@@ -1,7 +1,5 @@
 """The leads API for a CRM: bearer tokens, OpenAPI."""
 
-from __future__ import annotations
-
 from fastapi import APIRouter
 
 from bot.web.context import Web

@@ -1,7 +1,5 @@
 """The web chat: the page at / and its JSON endpoints (channel `web`)."""
 
-from __future__ import annotations
-
 from fastapi import APIRouter
 
 from bot.web.context import Web

@@ -1,7 +1,5 @@
 """Pages for sales staff: the leads table, a lead's page, CSV export and the funnel."""
 
-from __future__ import annotations
-
 from fastapi import APIRouter
 
 from bot.web.context import Web
