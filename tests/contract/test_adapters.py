@@ -1,5 +1,4 @@
-"""What every adapter must do, run on each: the terminal and Telegram (Slack and the web chat
-add their drivers here).
+"""What every adapter must do, run on each: the terminal, Telegram, Slack and the web chat.
 
 A driver plays a person on one platform: what they type or press becomes the adapter's
 `Incoming`; the replies the engine returns are rendered by the adapter, and the driver reads
@@ -9,6 +8,7 @@ back what that person would see (text, and buttons they can press).
 from __future__ import annotations
 
 import html
+import json
 from dataclasses import dataclass
 from itertools import count
 from typing import Any, Protocol
@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from telegram import Update
 
-from bot.adapters import console, slack, telegram
+from bot.adapters import console, slack, telegram, web
 from bot.core.messages import Button, Incoming, Reply
 from bot.core.records import LeadFilter
 from intents.catalog import PACKAGED_DIR
@@ -150,7 +150,36 @@ class SlackDriver:
         return Shown("\n".join(texts), tuple(buttons))
 
 
-DRIVERS = {"console": ConsoleDriver, "telegram": TelegramDriver, "slack": SlackDriver}
+class WebDriver:
+    """A browser: JSON bodies as the chat page posts them, the cookie's id as the person."""
+
+    channel = web.CHANNEL
+
+    def user_id(self, person: str) -> str:
+        return f"browser-{person}".ljust(32, "0")
+
+    def _incoming(self, user: str, body: str) -> Incoming:
+        return web.to_incoming(web.parse(json.loads(body)), self.user_id(user), "en-GB,en")
+
+    def says(self, user: str, text: str) -> Incoming:
+        return self._incoming(user, json.dumps({"text": text}))
+
+    def presses(self, user: str, handle: Any) -> Incoming:
+        return self._incoming(user, json.dumps({"payload": handle}))
+
+    def sees(self, replies: list[Reply]) -> Shown:
+        document = json.loads(json.dumps(web.render_all(replies)))
+        texts = [reply["text"] for reply in document["replies"]]
+        buttons = [(b["title"], b["payload"]) for r in document["replies"] for b in r["buttons"]]
+        return Shown("\n".join(texts), tuple(buttons))
+
+
+DRIVERS = {
+    "console": ConsoleDriver,
+    "telegram": TelegramDriver,
+    "slack": SlackDriver,
+    "web": WebDriver,
+}
 
 
 @pytest.fixture(params=list(DRIVERS))
