@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import getpass
 import io
 import json
@@ -11,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Literal, TextIO
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -20,16 +19,10 @@ from rich.table import Table
 from bot.app import Storage
 from bot.commandline import fail, storage_or_exit
 from bot.core.records import LEAD_STATUSES, Lead, LeadFilter, LeadStatus
+from bot.exports import lead_row, write_csv
 
 leads_cli = typer.Typer(help="Review, work and export leads.", no_args_is_help=True)
 
-FIELDS = ("name", "company", "email", "phone", "country", "interest", "timeline", "note")
-EXPORT_COLUMNS = (
-    "id", "created_at", "updated_at", "status", "score", "channel", "user_id", "language",
-    *FIELDS, "question", "source", "consent_id",
-)  # fmt: skip
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
 PAGE = 500
 
 Status = Literal["new", "contacted", "qualified", "won", "lost"]
@@ -64,25 +57,6 @@ def _all(storage: Storage, criteria: LeadFilter) -> Iterator[Lead]:
         offset += PAGE
 
 
-def _row(lead: Lead) -> dict[str, object]:
-    row: dict[str, object] = {
-        "id": lead.id,
-        "created_at": lead.created_at.isoformat(),
-        "updated_at": lead.updated_at.isoformat(),
-        "status": lead.status,
-        "owner": lead.owner,
-        "score": lead.score,
-        "channel": lead.channel,
-        "user_id": lead.user_id,
-        "language": lead.language,
-        "question": lead.question,
-        "source": lead.source,
-        "consent_id": lead.consent_id,
-    }
-    row.update({name: lead.answer(name) for name in FIELDS})
-    return row
-
-
 @leads_cli.command("list")
 def list_command(
     status: StatusOption = None,
@@ -96,7 +70,7 @@ def list_command(
     with _storage() as (_, storage):
         leads = storage.leads.find(replace(criteria, limit=limit))
     if as_json:
-        typer.echo(json.dumps([_row(lead) for lead in leads], ensure_ascii=False))
+        typer.echo(json.dumps([lead_row(lead) for lead in leads], ensure_ascii=False))
         return
     table = Table(
         "id", "created", "status", "score", "name", "company", "email", "interest", "channel"
@@ -125,7 +99,9 @@ def show_command(lead_id: Annotated[int, typer.Argument(help="The lead's id.")])
         history = storage.leads.history(lead_id)
         transcript = storage.transcripts.conversation(lead.channel, lead.conversation_id)
     lines = [f"Lead #{lead.id}"]
-    lines += [f"  {key}: {value}" for key, value in _row(lead).items() if value not in (None, "")]
+    lines += [
+        f"  {key}: {value}" for key, value in lead_row(lead).items() if value not in (None, "")
+    ]
     if consent is not None:
         lines.append(
             f"Consent #{consent.id}: given {consent.at.isoformat()} on {consent.channel}, "
@@ -169,24 +145,6 @@ def _status(value: str) -> LeadStatus:
     raise typer.BadParameter(value)
 
 
-def neutralised(value: object) -> str:
-    """A cell that a spreadsheet shows as text, never runs as a formula."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
-
-
-def write_csv(leads: Iterator[Lead], out: TextIO) -> int:
-    """RFC 4180 CSV with a header; returns how many leads were written."""
-    writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
-    writer.writerow(EXPORT_COLUMNS)
-    count = 0
-    for lead in leads:
-        row = _row(lead)
-        writer.writerow([neutralised(row[column]) for column in EXPORT_COLUMNS])
-        count += 1
-    return count
-
-
 @leads_cli.command("export")
 def export_command(
     export_format: Annotated[
@@ -209,7 +167,7 @@ def export_command(
         else:
             count = 0
             for lead in leads:
-                buffer.write(json.dumps(_row(lead), ensure_ascii=False) + "\n")
+                buffer.write(json.dumps(lead_row(lead), ensure_ascii=False) + "\n")
                 count += 1
     if output is None:
         sys.stdout.write(buffer.getvalue())
