@@ -1,10 +1,339 @@
-"""Pages for admins: the intent catalog, unanswered questions, users and the audit log."""
+"""Pages for admins: the intent catalog, unanswered questions, users and the audit log.
 
-from fastapi import APIRouter
+Every page takes `web.staff("admin")`; every change takes `web.changes("admin")` and is
+audited. Changes answer with a redirect (post/redirect/get) or, when refused, with the same
+page, a 400 status and the reason.
+"""
 
+import asyncio
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from bot.core import answers
+from bot.core.messages import Language
+from bot.core.questions import QuestionGroup, group_questions
+from bot.core.staff import StaffSession
 from bot.web.context import Web
+from intents.catalog import Catalog, CatalogError, Intent
+from intents.editing import EditError, add_example
+from intents.knowledge import Knowledge
+from intents.matcher import Candidate
+from intents.text import guess_language, normalize
+
+NEAREST = 3  # intents offered for each group of questions
+MAX_GROUPS = 100  # groups on the questions page (the most asked first)
+AUDIT_PAGE = 50
+OUTCOMES = {
+    "answer": "answered",
+    "clarify": "did you mean (the bot asks which one)",
+    "fallback": "fallback (the bot says it does not know)",
+    "error": "refused (empty or too long)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class IntentRow:
+    """One line of the catalog table."""
+
+    intent: Intent
+    file: str
+    examples_en: int
+    examples_zh: int
+
+
+@dataclass(frozen=True, slots=True)
+class GroupView:
+    """A group of unanswered questions with the intents it might belong to."""
+
+    group: QuestionGroup
+    lang: Language
+    nearest: tuple[Candidate, ...]
+
+
+def _file_of(catalog: Catalog, intent_id: str) -> str:
+    path = catalog.origin[intent_id][0]
+    return (
+        str(path.relative_to(catalog.directory))
+        if path.is_relative_to(catalog.directory)
+        else str(path)
+    )
+
+
+def _language(value: str | None) -> Language | None:
+    return "zh" if value == "zh" else "en" if value == "en" else None
+
+
+def intent_rows(catalog: Catalog, search: str) -> list[IntentRow]:
+    """The catalog's intents, those whose id, title, tags, file or examples hold `search`."""
+    wanted = normalize(search)
+    rows = []
+    for intent in catalog.intents.values():
+        file = _file_of(catalog, intent.id)
+        if wanted:
+            words = [intent.id, file, intent.title.en, intent.title.zh, *intent.tags]
+            words.extend(text for _, text in intent.examples.items())
+            if not any(wanted in normalize(word) for word in words):
+                continue
+        rows.append(IntentRow(intent, file, len(intent.examples.en), len(intent.examples.zh)))
+    return rows
+
+
+def try_question(knowledge: Knowledge, question: str, lang: Language | None) -> dict[str, Any]:
+    """What the bot would answer to `question`, with the match and the runner-ups."""
+    catalog = knowledge.catalog
+    result = answers.answer(knowledge, question, lang)
+    match = result.match
+    candidates = [
+        {
+            "intent_id": c.intent_id,
+            "title": catalog.intent(c.intent_id).title.get(result.language),
+            "score": c.score,
+        }
+        for c in (match.candidates if match else ())
+    ]
+    return {
+        "question": question,
+        "language": result.language,
+        "outcome": OUTCOMES.get(result.reply.kind, result.reply.kind),
+        "intent_id": match.intent_id if match else None,
+        "score": match.score if match else None,
+        "candidates": candidates,
+        "reply": result.reply.text,
+        "threshold": catalog.settings.matching.threshold,
+        "margin": catalog.settings.matching.margin,
+    }
 
 
 def routes(web: Web) -> APIRouter:
-    """This part's routes."""
-    return APIRouter()
+    """The admin console under `/admin`."""
+    router = APIRouter(prefix="/admin", include_in_schema=False)
+    admin = Annotated[StaffSession, Depends(web.staff("admin"))]
+
+    @router.get("")
+    async def home(_: admin) -> Response:
+        return RedirectResponse("/admin/intents", status_code=303)
+
+    _intent_routes(web, router)
+    _question_routes(web, router)
+    _user_routes(web, router)
+    return router
+
+
+def refused(web: Web, request: Request, message: str, status: int = 400) -> Response:
+    """An error page saying why a request was not carried out."""
+    title = "Not found" if status == 404 else "Not possible"
+    context = {"title": title, "message": message}
+    return web.page(request, "error.html", context, status_code=status)
+
+
+def _intent_routes(web: Web, router: APIRouter) -> None:
+    """Browse the catalog, test a question, reload from disk."""
+    admin = Annotated[StaffSession, Depends(web.staff("admin"))]
+    change = Annotated[StaffSession, Depends(web.changes("admin"))]
+    app = web.app
+
+    def intents_page(
+        request: Request, extra: dict[str, Any], search: str = "", status: int = 200
+    ) -> Response:
+        catalog = app.knowledge.current.catalog
+        context = {
+            "catalog": catalog,
+            "rows": intent_rows(catalog, search),
+            "search": search,
+            "test": None,
+            "problems": [],
+            **extra,
+        }
+        return web.page(request, "admin_intents.html", context, status_code=status)
+
+    @router.get("/intents")
+    async def intents(
+        request: Request, _: admin, q: str = "", reloaded: str | None = None
+    ) -> Response:
+        return intents_page(request, {"reloaded": reloaded is not None}, q[:200])
+
+    @router.get("/intents/test")
+    async def try_page(request: Request, _: admin, q: str = "", lang: str = "") -> Response:
+        question = q[:2000]
+        result = None
+        if question.strip():
+            knowledge = app.knowledge.current
+            result = await asyncio.to_thread(try_question, knowledge, question, _language(lang))
+        return intents_page(request, {"test": result, "test_lang": _language(lang) or ""})
+
+    @router.post("/intents/reload")
+    async def reload(request: Request, session: change) -> Response:
+        actor = session.user.email
+        try:
+            fresh = await asyncio.to_thread(app.knowledge.reload)
+        except CatalogError as exc:
+            problems = [str(problem) for problem in exc.problems]
+            details = {"problems": problems[:20]}
+            failed = "intents.reload_failed"
+            await asyncio.to_thread(app.storage.staff.audit, actor, failed, "catalog", details)
+            return intents_page(request, {"problems": problems}, status=400)
+        catalog = fresh.catalog
+        done = {"intents": len(catalog.intents), "fingerprint": catalog.fingerprint}
+        await asyncio.to_thread(app.storage.staff.audit, actor, "intents.reload", "catalog", done)
+        return RedirectResponse("/admin/intents?reloaded=1", status_code=303)
+
+    @router.get("/intents/{intent_id}")
+    async def intent_page(request: Request, intent_id: str, _: admin) -> Response:
+        catalog = app.knowledge.current.catalog
+        if intent_id not in catalog.intents:
+            return refused(web, request, f"There is no intent {intent_id!r} in the catalog.", 404)
+        location = await asyncio.to_thread(catalog.locate, intent_id)
+        intent = catalog.intent(intent_id)
+        sources = [(s, s.startswith(("https://", "http://"))) for s in intent.sources]
+        context = {"intent": intent, "location": location, "sources": sources}
+        return web.page(request, "admin_intent.html", context)
+
+
+def _question_routes(web: Web, router: APIRouter) -> None:
+    """Unanswered questions: add one as an example of an intent, or dismiss it."""
+    admin = Annotated[StaffSession, Depends(web.staff("admin"))]
+    change = Annotated[StaffSession, Depends(web.changes("admin"))]
+    app = web.app
+    unanswered = app.storage.unanswered
+
+    def question_groups() -> tuple[list[GroupView], int, list[str]]:
+        knowledge = app.knowledge.current
+        groups = group_questions(unanswered.open_questions())
+        views = [
+            GroupView(
+                group,
+                _language(guess_language(group.text) or group.language) or "en",
+                tuple(knowledge.matcher.rank(group.text)[:NEAREST]),
+            )
+            for group in groups[:MAX_GROUPS]
+        ]
+        return views, len(groups), sorted(knowledge.catalog.intents)
+
+    async def questions_page(
+        request: Request, extra: dict[str, Any], status: int = 200
+    ) -> Response:
+        views, total, every = await asyncio.to_thread(question_groups)
+        context = {"groups": views, "total": total, "intents": every, "error": None, **extra}
+        return web.page(request, "admin_questions.html", context, status_code=status)
+
+    @router.get("/questions")
+    async def questions(
+        request: Request,
+        _: admin,
+        *,
+        added: str | None = None,
+        at: str | None = None,
+        dismissed: int | None = None,
+    ) -> Response:
+        notice = {"added": added, "at": at, "dismissed": dismissed}
+        return await questions_page(request, notice)
+
+    def question_ids(values: list[str] | None) -> list[int] | None:
+        try:
+            ids = sorted({int(value) for value in values or []})
+        except ValueError:
+            return None
+        return ids or None
+
+    @router.post("/questions/add-example")
+    async def add_to_intent(
+        request: Request,
+        session: change,
+        *,
+        text: Annotated[str, Form(max_length=4000)] = "",
+        lang: Annotated[str, Form(max_length=8)] = "",
+        intent: Annotated[str, Form(max_length=64)] = "",
+        ids: Annotated[list[str] | None, Form()] = None,
+    ) -> Response:
+        language = _language(lang)
+        chosen = question_ids(ids)
+        if language is None or chosen is None or not text.strip() or not intent:
+            message = "Choose an intent and a language, and give the question's text and ids."
+            return await questions_page(request, {"error": message}, 400)
+        still_open = await asyncio.to_thread(unanswered.open_among, chosen)
+        if not still_open:
+            message = "These questions were handled already (by you or another admin)."
+            return await questions_page(request, {"error": message}, 400)
+        try:
+            added = await asyncio.to_thread(add_example, app.knowledge, intent, language, text)
+        except EditError as exc:
+            return await questions_page(request, {"error": f"Not added: {exc}."}, 400)
+        except CatalogError as exc:
+            problems = [str(problem) for problem in exc.problems]
+            message = "Not added: with it the catalog does not load; the file is unchanged."
+            return await questions_page(request, {"error": message, "problems": problems}, 400)
+        catalog = added.knowledge.catalog
+        where = f"{_file_of(catalog, intent)}:{added.line}"
+        details = {"text": added.text, "lang": language, "file": where}
+        await asyncio.to_thread(
+            unanswered.add_to_intent,
+            [q.id for q in still_open],
+            intent,
+            session.user.email,
+            details,
+        )
+        target = "/admin/questions?" + urlencode({"added": intent, "at": where})
+        return RedirectResponse(target, status_code=303)
+
+    @router.post("/questions/dismiss")
+    async def dismiss(
+        request: Request, session: change, ids: Annotated[list[str] | None, Form()] = None
+    ) -> Response:
+        chosen = question_ids(ids)
+        if chosen is None:
+            return await questions_page(request, {"error": "No questions were chosen."}, 400)
+        count = await asyncio.to_thread(unanswered.dismiss, chosen, session.user.email)
+        return RedirectResponse(f"/admin/questions?dismissed={count}", status_code=303)
+
+
+def _user_routes(web: Web, router: APIRouter) -> None:
+    """Users (disable, enable) and the audit log."""
+    admin = Annotated[StaffSession, Depends(web.staff("admin"))]
+    change = Annotated[StaffSession, Depends(web.changes("admin"))]
+    staff = web.app.storage.staff
+
+    async def users_page(request: Request, error: str | None = None, status: int = 200) -> Response:
+        users = await asyncio.to_thread(staff.users)
+        return web.page(
+            request, "admin_users.html", {"users": users, "error": error}, status_code=status
+        )
+
+    @router.get("/users")
+    async def users(request: Request, _: admin) -> Response:
+        return await users_page(request)
+
+    async def set_disabled(
+        request: Request, session: StaffSession, user_id: int, disabled: bool
+    ) -> Response:
+        if disabled and user_id == session.user.id:
+            message = "You cannot disable your own account; ask another admin to do it."
+            return await users_page(request, message, 400)
+        try:
+            await asyncio.to_thread(staff.set_disabled, user_id, disabled, session.user.email)
+        except KeyError:
+            return refused(web, request, f"There is no user {user_id}.", 404)
+        return RedirectResponse("/admin/users", status_code=303)
+
+    @router.post("/users/{user_id}/disable")
+    async def disable(request: Request, user_id: int, session: change) -> Response:
+        return await set_disabled(request, session, user_id, True)
+
+    @router.post("/users/{user_id}/enable")
+    async def enable(request: Request, user_id: int, session: change) -> Response:
+        return await set_disabled(request, session, user_id, False)
+
+    @router.get("/audit")
+    async def audit(request: Request, _: admin, page: int = 1) -> Response:
+        page = max(page, 1)
+        offset = (page - 1) * AUDIT_PAGE
+        entries = await asyncio.to_thread(staff.audit_log, AUDIT_PAGE + 1, offset)
+        context = {
+            "entries": entries[:AUDIT_PAGE],
+            "page": page,
+            "more": len(entries) > AUDIT_PAGE,
+        }
+        return web.page(request, "admin_audit.html", context)
