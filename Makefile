@@ -15,9 +15,9 @@ $(STAMP): pyproject.toml constraints.txt
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-## run: chat with the bot in this terminal (SQLite in ./var, no tokens needed)
+## run: the web app on http://127.0.0.1:8000 (web chat, dashboard; SQLite in ./var, no tokens)
 run: $(STAMP)
-	$(BIN)/lingang-bot chat
+	$(BIN)/lingang-bot serve
 
 ## test: lint, type-check and run the whole test suite (PostgreSQL tests included)
 test: $(STAMP) lint
