@@ -159,3 +159,9 @@ def api() -> Iterator[FakeBotApi]:
     """A fake Telegram Bot API on 127.0.0.1 (`api.base_url` is TELEGRAM_API_BASE_URL)."""
     with FakeBotApi() as fake:
         yield fake
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync API keeps an event loop running in the main
+    thread while its browser is open, which the asyncio tests cannot share."""
+    items.sort(key=lambda item: "tests/browser/" in item.nodeid)
