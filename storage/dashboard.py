@@ -12,7 +12,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from bot.core.dashboard import Funnel, LeadPage, LeadQuery, Period, day_start
 from bot.core.records import LEAD_STATUSES, Lead
 from storage.db import Database
-from storage.leads import COLUMNS, _lead
+from storage.leads import COLUMNS, lead_of
 from storage.models import (
     ConsentRecordRow,
     ConversationRow,
@@ -90,7 +90,7 @@ class SqlDashboard:
             rows = rows.limit(query.limit).offset(query.offset)
         counted = select(func.count()).select_from(LeadRow).where(*conditions)
         with self._db.transaction() as session:
-            leads = [_lead(row) for row in session.scalars(rows)]
+            leads = [lead_of(row) for row in session.scalars(rows)]
             total = int(session.scalar(counted) or 0)
         return LeadPage(leads, total)
 
@@ -120,7 +120,7 @@ class SqlDashboard:
                 )
             )
             session.flush()
-            return _lead(row)
+            return lead_of(row)
 
     def funnel(self, period: Period) -> Funnel:
         """How many got how far in `period`, and the questions asked most in it."""

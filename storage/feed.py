@@ -6,7 +6,7 @@ from sqlalchemy import and_, or_, select
 
 from bot.core.feed import FeedPage, FeedQuery, LeadDossier
 from storage.db import Database
-from storage.leads import SqlLeadRepository, _lead
+from storage.leads import SqlLeadRepository, lead_of
 from storage.models import LeadRow
 from storage.repositories import SqlTranscriptLog
 
@@ -43,7 +43,7 @@ class SqlLeadFeed:
             )
         statement = statement.order_by(LeadRow.updated_at, LeadRow.id).limit(query.limit + 1)
         with self._db.transaction() as session:
-            leads = [_lead(row) for row in session.scalars(statement)]
+            leads = [lead_of(row) for row in session.scalars(statement)]
         return FeedPage(leads[: query.limit], more=len(leads) > query.limit)
 
     def dossier(self, lead_id: int) -> LeadDossier | None:

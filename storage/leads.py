@@ -47,7 +47,8 @@ from storage.models import (
 COLUMNS = ("name", "email", "company", "phone", "country", "interest", "timeline", "note")
 
 
-def _lead(row: LeadRow) -> Lead:
+def lead_of(row: LeadRow) -> Lead:
+    """The record of a lead row (for every store that reads leads)."""
     return Lead(
         id=row.id,
         channel=row.channel,
@@ -104,7 +105,7 @@ class SqlLeadRepository:
             .where(LeadEventRow.submission_id == submission_id)
         )
         row = session.scalars(query).first()
-        return _lead(row) if row else None
+        return lead_of(row) if row else None
 
     def _submit(self, session: Session, s: LeadSubmission) -> Submitted:
         if self._db.engine.dialect.name == "postgresql":
@@ -194,13 +195,13 @@ class SqlLeadRepository:
             )
         )
         session.flush()
-        return Submitted(_lead(row), created=kind == "created")
+        return Submitted(lead_of(row), created=kind == "created")
 
     def get(self, lead_id: int) -> Lead | None:
         """One lead, or None."""
         with self._db.transaction() as session:
             row = session.get(LeadRow, lead_id)
-            return _lead(row) if row else None
+            return lead_of(row) if row else None
 
     def find(self, criteria: LeadFilter) -> list[Lead]:
         """Leads matching `criteria`, newest first."""
@@ -225,7 +226,7 @@ class SqlLeadRepository:
             .offset(criteria.offset)
         )
         with self._db.transaction() as session:
-            return [_lead(row) for row in session.scalars(query)]
+            return [lead_of(row) for row in session.scalars(query)]
 
     def history(self, lead_id: int) -> list[LeadEvent]:
         """A lead's events, oldest first."""
@@ -266,7 +267,7 @@ class SqlLeadRepository:
                 )
             )
             session.flush()
-            return _lead(row)
+            return lead_of(row)
 
     def claim(self, lead_id: int, actor: str) -> Lead:
         """Make `actor` the owner and record who claimed it when."""
@@ -278,7 +279,7 @@ class SqlLeadRepository:
             row.owner, row.updated_at = actor, now
             session.add(LeadEventRow(lead_id=lead_id, at=now, kind="claimed", actor=actor))
             session.flush()
-            return _lead(row)
+            return lead_of(row)
 
     def purge(self, before: datetime) -> dict[str, int]:
         """Delete leads (with their history and notifications) and transcripts older than
