@@ -6,21 +6,29 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.catalog_sync import CatalogSync
+from bot.channels.ratelimit import ChatRateLimiter
 from bot.channels.slack import SlackService
 from bot.channels.slack_sales import SlackSalesNotifier
 from bot.channels.telegram import TelegramService
 from bot.config import Settings
+from bot.core.dashboard import LeadQuery
 from bot.core.engine import Engine
 from bot.core.ports import Notifier
+from bot.core.records import LEAD_STATUSES
+from bot.logs import log_handler
+from bot.metrics import DatabaseReading, Metrics
 from bot.notifications import LogNotifier, Relay
 from intents.knowledge import KnowledgeBase
 from intents.semantic import EmbeddingCache, Encoder, MiniLmEncoder, SemanticUnavailable
+from storage.catalogs import SqlCatalogVersions
 from storage.dashboard import SqlDashboard
 from storage.db import Database
 from storage.feed import SqlLeadFeed
 from storage.leads import SqlLeadRepository, SqlOutbox
 from storage.outgoing import SqlOutgoingQueue
 from storage.privacy import SqlPrivacyRegistry
+from storage.ratebudget import SqlRateBudget
 from storage.repositories import (
     SqlConversationStore,
     SqlDeliveryLog,
@@ -50,6 +58,8 @@ class Storage:
     dashboard: SqlDashboard
     unanswered: SqlUnanswered
     feed: SqlLeadFeed
+    catalogs: SqlCatalogVersions
+    telegram_budget: SqlRateBudget
 
     def close(self) -> None:
         """Release the database connections."""
@@ -65,6 +75,8 @@ class App:
     storage: Storage
     engine: Engine
     relay: Relay
+    catalog: CatalogSync
+    metrics: Metrics
 
     @property
     def leads(self) -> SqlLeadRepository:
@@ -77,11 +89,10 @@ class App:
 
 
 def configure_logging(settings: Settings) -> None:
-    """Logs go to standard error, at the configured level."""
+    """Logs go to standard error, at the configured level, as text or JSON lines, with the
+    request id, emails and phone numbers masked (`bot.logs`); uvicorn's too."""
     logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        force=True,
+        level=settings.log_level, handlers=[log_handler(settings.log_format)], force=True
     )
     # Library loggers put whole updates (personal data) in DEBUG lines; keep them quieter.
     for noisy in ("telegram", "slack_bolt", "slack_sdk"):
@@ -150,6 +161,8 @@ def open_storage(settings: Settings) -> Storage:
         SqlDashboard(database),
         SqlUnanswered(database),
         SqlLeadFeed(database),
+        SqlCatalogVersions(database),
+        SqlRateBudget(database, "telegram"),
     )
 
 
@@ -157,6 +170,7 @@ def build_app(settings: Settings) -> App:
     """Wire the catalog, the database and the engine."""
     knowledge = open_knowledge(settings)
     storage = open_storage(settings)
+    metrics = Metrics(lambda: read_database(storage))
     engine = Engine(
         knowledge,
         conversations=storage.conversations,
@@ -166,12 +180,25 @@ def build_app(settings: Settings) -> App:
         leads=storage.leads,
         privacy=storage.privacy,
         retention_days=settings.retention_days,
+        observer=metrics,
     )
-    relay = Relay(storage.outbox, storage.leads, open_notifier(settings, knowledge))
-    return App(settings, knowledge, storage, engine, relay)
+    relay = Relay(storage.outbox, storage.leads, open_notifier(settings, knowledge, metrics))
+    catalog = CatalogSync(knowledge, storage.catalogs)
+    return App(settings, knowledge, storage, engine, relay, catalog, metrics)
 
 
-def open_notifier(settings: Settings, knowledge: KnowledgeBase) -> Notifier:
+def read_database(storage: Storage) -> DatabaseReading:
+    """What the metrics read from the database: leads by status, notifications waiting."""
+    leads: dict[str, int] = {
+        status: storage.dashboard.leads(LeadQuery(status=status, limit=0)).total
+        for status in LEAD_STATUSES
+    }
+    return DatabaseReading(leads, storage.outbox.depth())
+
+
+def open_notifier(
+    settings: Settings, knowledge: KnowledgeBase, metrics: Metrics | None = None
+) -> Notifier:
     """Where new leads are announced: the Slack sales channel, or else the log."""
     if settings.slack_bot_token is None or settings.slack_sales_channel is None:
         return LogNotifier()
@@ -180,6 +207,7 @@ def open_notifier(settings: Settings, knowledge: KnowledgeBase) -> Notifier:
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         channel=settings.slack_sales_channel,
+        errors=metrics,
     )
 
 
@@ -195,6 +223,10 @@ def build_telegram(app: App) -> TelegramService | None:
         token=settings.telegram_bot_token.get_secret_value(),
         base_url=settings.telegram_api_base_url,
         webhook=settings.telegram_webhook_url is not None,
+        limiter=ChatRateLimiter(
+            settings.telegram_messages_per_second, budget=app.storage.telegram_budget
+        ),
+        errors=app.metrics,
     )
 
 
@@ -216,4 +248,5 @@ def build_slack(app: App) -> SlackService | None:
         app_token=app_token.get_secret_value() if app_token else None,
         sales_channel=settings.slack_sales_channel,
         sales_usergroup=settings.slack_sales_usergroup,
+        errors=app.metrics,
     )

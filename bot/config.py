@@ -131,6 +131,12 @@ class Settings(BaseSettings):
     log_level: Annotated[
         Literal["DEBUG", "INFO", "WARNING", "ERROR"], BeforeValidator(lambda v: str(v).upper())
     ] = Field("WARNING", alias="LINGANG_LOG_LEVEL", description="Least severe log level written.")
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        alias="LINGANG_LOG_FORMAT",
+        description="`text` (a line for a terminal) or `json` (one JSON object a line, with "
+        "the request id: for production).",
+    )
     host: str = Field(
         "127.0.0.1", alias="LINGANG_HOST", description="Address `lingang-bot serve` listens on."
     )
@@ -140,6 +146,14 @@ class Settings(BaseSettings):
         le=65535,
         alias="LINGANG_PORT",
         description="Port `lingang-bot serve` listens on.",
+    )
+    grace_seconds: int = Field(
+        20,
+        ge=0,
+        le=3600,
+        alias="LINGANG_GRACE_SECONDS",
+        description="Seconds `lingang-bot serve` gives requests in flight to finish after "
+        "SIGTERM or Ctrl-C before it exits.",
     )
     session_idle_minutes: int = Field(
         30,
@@ -160,6 +174,13 @@ class Settings(BaseSettings):
         ge=1,
         alias="LINGANG_WEB_CHAT_PER_MINUTE",
         description="Messages one client (address) may send to the web chat per minute.",
+    )
+    catalog_poll_seconds: int = Field(
+        5,
+        ge=1,
+        alias="LINGANG_CATALOG_POLL_SECONDS",
+        description="Seconds between checks whether another replica reloaded the intent "
+        "catalog; this one then reloads the files too.",
     )
     telegram_bot_token: Annotated[
         SecretStr | None, _secret(r"\d+:[A-Za-z0-9_-]{30,}", "123456:ABC...")
@@ -183,6 +204,14 @@ class Settings(BaseSettings):
         alias="TELEGRAM_WEBHOOK_SECRET",
         description="Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token (secret; "
         "required with TELEGRAM_WEBHOOK_URL).",
+    )
+    telegram_messages_per_second: float = Field(
+        30,
+        gt=0,
+        le=1000,
+        alias="TELEGRAM_MESSAGES_PER_SECOND",
+        description="Messages a second the bot sends across all chats and replicas: Telegram's "
+        "limit is about 30; bots with paid broadcasts may send up to 1000.",
     )
     slack_bot_token: Annotated[SecretStr | None, _secret(r"xoxb-[\w-]+", "xoxb-...")] = Field(
         None, alias="SLACK_BOT_TOKEN", description="Slack bot token (secret)."

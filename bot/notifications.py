@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.core.ports import LeadRepository, Notifier, Outbox
+from bot.core.ports import LEASE, LeadRepository, Notifier, Outbox
 from bot.core.records import Lead
 
 log = logging.getLogger(__name__)
@@ -40,11 +40,19 @@ class Relay:
     leads: LeadRepository
     notifier: Notifier
     clock: Clock = lambda: datetime.now(UTC)
+    lease: timedelta = LEASE
 
     def run_once(self, limit: int = 20) -> int:
-        """Try every due notification once; how many were delivered."""
+        """Claim the due notifications and try each once; how many were delivered.
+
+        Items still untried when the claim's lease runs out are left alone: another replica
+        may have claimed them by then, and they are due again for anyone anyway.
+        """
         delivered = 0
-        for item in self.outbox.due(self.clock(), limit):
+        claimed_at = self.clock()
+        for item in self.outbox.claim(claimed_at, limit, self.lease):
+            if self.clock() >= claimed_at + self.lease:
+                break
             lead = self.leads.get(item.lead_id)
             now = self.clock()
             if lead is None:  # erased or purged meanwhile: nothing left to tell

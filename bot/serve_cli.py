@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -13,12 +14,21 @@ import uvicorn
 from bot.app import build_slack, build_telegram
 from bot.channels.telegram import TelegramService
 from bot.commandline import fail, running, settings_or_exit
+from bot.config import Settings
 from bot.staff_cli import first_admin
 from bot.web.app import create_app
 
 telegram_cli = typer.Typer(help="Manage the Telegram webhook.", no_args_is_help=True)
-GRACE_SECONDS = 20
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+def _tell(settings: Settings, line: str, level: int = logging.INFO) -> None:
+    """A line for the operator: printed for a terminal, a log record among the JSON lines."""
+    if settings.log_format == "json":
+        log.log(level, "%s", line)
+    else:
+        typer.echo(line, err=True)
 
 
 def serve(
@@ -39,21 +49,25 @@ def serve(
         ]
         mode = ", ".join(modes)
         bind = host or settings.host
-        typer.echo(f"serving on http://{bind}:{port or settings.port} ({mode})", err=True)
+        _tell(settings, f"serving on http://{bind}:{port or settings.port} ({mode})")
         created = first_admin(app)
         if created:
-            typer.echo(
+            _tell(
+                settings,
                 f"first run: log in at http://{bind}:{port or settings.port}/login as "
                 f"{created[0]} with the password {created[1]} (shown once; change it with "
                 f"`lingang-bot users password {created[0]}`)",
-                err=True,
+                logging.WARNING,
             )
         config = uvicorn.Config(
             web,
             host=bind,
             port=port or settings.port,
             log_level=settings.log_level.lower(),
-            timeout_graceful_shutdown=GRACE_SECONDS,
+            # uvicorn's loggers go through ours (bot.logs): the same format, the request id,
+            # and access lines without query strings or client addresses.
+            log_config=None,
+            timeout_graceful_shutdown=settings.grace_seconds,
             proxy_headers=True,
         )
         uvicorn.Server(config).run()

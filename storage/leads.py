@@ -3,7 +3,7 @@ outbox of sales notifications."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.core.ports import LEASE
 from bot.core.records import (
     OPEN_STATUSES,
     ConsentRecord,
@@ -308,18 +309,27 @@ class SqlOutbox:
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    def due(self, now: datetime, limit: int = 20) -> list[OutboxItem]:
-        """Undelivered items whose next attempt is due, oldest first."""
+    def claim(self, now: datetime, limit: int = 20, lease: timedelta = LEASE) -> list[OutboxItem]:
+        """Take undelivered items whose next attempt is due, oldest first, for `lease`.
+
+        Rows another replica is claiming are skipped, not waited for (SKIP LOCKED; SQLite
+        serialises writers anyway), and the claimed rows' next attempt moves past the lease,
+        so no transaction stays open while the notifications go out.
+        """
         query = (
             select(OutboxRow)
             .where(OutboxRow.delivered_at.is_(None), OutboxRow.next_attempt_at <= now)
             .order_by(OutboxRow.id)
             .limit(limit)
+            .with_for_update(skip_locked=True)
         )
         with self._db.transaction() as session:
+            rows = list(session.scalars(query))
+            for row in rows:
+                row.next_attempt_at = now + lease
             return [
                 OutboxItem(row.id, cast(Any, row.kind), row.lead_id, row.created_at, row.attempts)
-                for row in session.scalars(query)
+                for row in rows
             ]
 
     def delivered(self, item_id: int, at: datetime) -> None:

@@ -8,10 +8,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from bot.core.ports import StaleState
+from bot.core.ports import LEASE, Budget, CatalogVersion, StaleState
 from bot.core.records import (
     OPEN_STATUSES,
     ConsentRecord,
@@ -345,12 +345,13 @@ class MemoryOutbox:
     def __init__(self, leads: MemoryLeadRepository) -> None:
         self._leads = leads
 
-    def due(self, now: datetime, limit: int = 20) -> list[OutboxItem]:
-        """Undelivered items whose next attempt is due, oldest first."""
+    def claim(self, now: datetime, limit: int = 20, lease: timedelta = LEASE) -> list[OutboxItem]:
+        """Take undelivered items whose next attempt is due, oldest first, for `lease`."""
         with self._leads.lock:
-            return [o.item for o in self._leads.outgoing if o.delivered is None and o.due <= now][
-                :limit
-            ]
+            due = [o for o in self._leads.outgoing if o.delivered is None and o.due <= now]
+            for outgoing in due[:limit]:
+                outgoing.due = now + lease
+            return [o.item for o in due[:limit]]
 
     def delivered(self, item_id: int, at: datetime) -> None:
         """Mark delivered."""
@@ -385,14 +386,19 @@ class MemoryOutgoingQueue:
         with self._lock:
             self.kept.append((replace(message, id=len(self.kept) + 1), retry_at, None))
 
-    def due(self, channel: str, now: datetime, limit: int = 20) -> list[OutgoingMessage]:
-        """Unsent messages of `channel` due now."""
+    def claim(
+        self, channel: str, now: datetime, limit: int = 20, lease: timedelta = LEASE
+    ) -> list[OutgoingMessage]:
+        """Take unsent messages of `channel` due now, oldest first, for `lease`."""
         with self._lock:
-            return [
+            claimed = [
                 m
                 for m, at, sent in self.kept
                 if m.channel == channel and sent is None and at <= now
             ][:limit]
+            ids = {m.id for m in claimed}
+            self.kept = [(m, now + lease if m.id in ids else at, s) for m, at, s in self.kept]
+            return claimed
 
     def sent(self, message_id: int, at: datetime) -> None:
         """Mark sent."""
@@ -416,6 +422,53 @@ class MemoryOutgoingQueue:
             kept = [k for k in self.kept if (k[0].channel, k[0].user_id) != (channel, user_id)]
             erased, self.kept = len(self.kept) - len(kept), kept
             return erased
+
+
+class MemoryRateBudget:
+    """`RateBudget` in a dict: the same next-free-slot rule as `SqlRateBudget`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._next_free: dict[str, float] = {}
+        self._paused_until = 0.0
+
+    def reserve(self, budget: Budget, now: float) -> float:
+        """Take the budget's next free slot, after any pause; seconds to wait."""
+        with self._lock:
+            start = max(now, self._paused_until)
+            slot = max(self._next_free.get(budget.key, start), start) + budget.interval
+            self._next_free[budget.key] = slot
+            return max(start, slot - budget.burst * budget.interval) - now
+
+    def pause(self, until: float) -> None:
+        """Hold reservations back until `until`."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, until)
+
+    def paused_until(self) -> float:
+        """Until when reservations are held back."""
+        with self._lock:
+            return self._paused_until
+
+
+class MemoryCatalogVersions:
+    """`CatalogVersions` in a list."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._versions: list[CatalogVersion] = []
+
+    def publish(self, digest: str, actor: str, at: datetime) -> CatalogVersion:
+        """Record a reload; the new version."""
+        with self._lock:
+            version = CatalogVersion(len(self._versions) + 1, digest, actor, at)
+            self._versions.append(version)
+            return version
+
+    def latest(self) -> CatalogVersion | None:
+        """The newest published version, or None."""
+        with self._lock:
+            return self._versions[-1] if self._versions else None
 
 
 class MemoryPrivacyRegistry:

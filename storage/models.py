@@ -10,6 +10,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     Dialect,
+    Double,
     ForeignKey,
     Index,
     MetaData,
@@ -151,6 +152,8 @@ class LeadRow(Base):
             "status IN ('new', 'contacted', 'qualified', 'won', 'lost')", name="status"
         ),
         Index("ix_leads_channel_user", "channel", "user_id"),
+        # The leads API's feed pages through leads in this order.
+        Index("ix_leads_updated", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -326,3 +329,24 @@ class AuditEntryRow(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(256))
     details: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+
+
+class RateBudgetRow(Base):
+    """The next free slot of one rate limit shared by the replicas (GCRA's theoretical
+    arrival time), in seconds since the epoch; also a scope's pause after a 429."""
+
+    __tablename__ = "rate_budgets"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    next_free: Mapped[float] = mapped_column(Double)
+
+
+class CatalogVersionRow(Base):
+    """A reload of the intent catalog, published so every replica serves the same one."""
+
+    __tablename__ = "catalog_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # the version: only ever grows
+    digest: Mapped[str] = mapped_column(String(64))
+    published_by: Mapped[str] = mapped_column(String(320))
+    published_at: Mapped[datetime] = mapped_column(default=utc_now)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
+from bot.core.ports import LEASE
 from bot.core.records import OutgoingMessage
 from storage.db import Database
 from storage.models import OutgoingMessageRow
@@ -32,8 +33,11 @@ class SqlOutgoingQueue:
                 )
             )
 
-    def due(self, channel: str, now: datetime, limit: int = 20) -> list[OutgoingMessage]:
-        """Unsent messages of `channel` whose next attempt is due, oldest first."""
+    def claim(
+        self, channel: str, now: datetime, limit: int = 20, lease: timedelta = LEASE
+    ) -> list[OutgoingMessage]:
+        """Take unsent messages of `channel` whose next attempt is due, oldest first, for
+        `lease` (rows another replica is claiming are skipped, as in `SqlOutbox.claim`)."""
         query = (
             select(OutgoingMessageRow)
             .where(
@@ -43,8 +47,12 @@ class SqlOutgoingQueue:
             )
             .order_by(OutgoingMessageRow.id)
             .limit(limit)
+            .with_for_update(skip_locked=True)
         )
         with self._db.transaction() as session:
+            rows = list(session.scalars(query))
+            for row in rows:
+                row.next_attempt_at = now + lease
             return [
                 OutgoingMessage(
                     row.channel,
@@ -55,7 +63,7 @@ class SqlOutgoingQueue:
                     id=row.id,
                     attempts=row.attempts,
                 )
-                for row in session.scalars(query)
+                for row in rows
             ]
 
     def sent(self, message_id: int, at: datetime) -> None:

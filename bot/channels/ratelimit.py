@@ -4,6 +4,10 @@
 About 30 messages a second per bot, one a second per private chat, 20 a minute per group
 (https://core.telegram.org/bots/faq). A 429 (`RetryAfter`) pauses every request for the time
 Telegram asks, then the request is tried again, up to `max_retries` times.
+
+Several replicas send as one bot, so with a shared `RateBudget` (the database) the budgets
+and a 429's pause hold for all of them together. While the database cannot be reached, each
+replica falls back to budgets of its own, so sending never stops.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -18,7 +24,13 @@ from aiolimiter import AsyncLimiter
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot.core.ports import Budget, RateBudget, StorageUnavailable
+
 log = logging.getLogger(__name__)
+
+# `RetryAfter.retry_after` warns on every 429 unless durations are opted in to `timedelta`
+# (python-telegram-bot 22; as in bot.channels.telegram). The code below handles both types.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 JSONDict = dict[str, Any]
 Callback = Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]]
@@ -26,10 +38,14 @@ Callback = Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]]
 MESSAGE_ENDPOINTS = ("send", "copyMessage", "forwardMessage", "editMessage")
 NOT_MESSAGES = ("sendChatAction",)
 MAX_CHAT_LIMITERS = 4096
+# After the shared budget failed, the local budgets are used this long before trying it again
+# (so an unreachable database does not cost every message a connection timeout).
+SHARED_RETRY_SECONDS = 30.0
 
 
 class ChatRateLimiter(BaseRateLimiter[int]):
-    """Overall, per-private-chat and per-group budgets, plus waiting out 429s."""
+    """Overall, per-private-chat and per-group budgets, plus waiting out 429s; shared with
+    the other replicas through `budget` when one is given."""
 
     def __init__(
         self,
@@ -37,7 +53,13 @@ class ChatRateLimiter(BaseRateLimiter[int]):
         per_private_chat_second: float = 1,
         per_group_minute: float = 20,
         max_retries: int = 3,
+        budget: RateBudget | None = None,
     ) -> None:
+        self._budget = budget
+        self._shared_off_until = 0.0  # monotonic time
+        self._overall_budget = Budget("all", 1 / per_second, max(1, int(per_second)))
+        self._private_budget = (1 / per_private_chat_second, max(1, int(per_private_chat_second)))
+        self._group_budget = (60 / per_group_minute, max(1, int(per_group_minute)))
         self._overall = AsyncLimiter(per_second, 1)
         self._private_rate = per_private_chat_second
         self._group_rate = per_group_minute
@@ -51,6 +73,49 @@ class ChatRateLimiter(BaseRateLimiter[int]):
 
     async def shutdown(self) -> None:
         """Nothing to release."""
+
+    def _budgets(self, chat: int | str) -> tuple[Budget, Budget]:
+        """The chat's budget, then the overall one."""
+        group = isinstance(chat, str) or chat < 0
+        interval, burst = self._group_budget if group else self._private_budget
+        return Budget(f"chat:{chat}", interval, burst), self._overall_budget
+
+    def _shared(self) -> RateBudget | None:
+        """The shared budget, unless there is none or it failed a moment ago."""
+        return self._budget if time.monotonic() >= self._shared_off_until else None
+
+    def _shared_failed(self, exc: StorageUnavailable) -> None:
+        if time.monotonic() >= self._shared_off_until:
+            log.warning("shared rate budget unavailable (%s); using this process's budgets", exc)
+        self._shared_off_until = time.monotonic() + SHARED_RETRY_SECONDS
+
+    async def _shared_slot(self, chat: int | str) -> bool:
+        """Wait for the request's slot in the shared budget; False when there is none to use
+        (then this process's budgets apply)."""
+        shared = self._shared()
+        if shared is None:
+            return False
+        # Like `async with chat_limiter, overall`: the overall slot is taken only once the
+        # chat's has come, so one busy chat never holds the others back.
+        for budget in self._budgets(chat):
+            try:
+                wait = await asyncio.to_thread(shared.reserve, budget, time.time())
+            except StorageUnavailable as exc:
+                self._shared_failed(exc)
+                return False
+            if wait > 0:
+                await asyncio.sleep(wait)
+        return True
+
+    async def _share_pause(self, until: float) -> None:
+        """Make the other replicas hold back too (best effort)."""
+        shared = self._shared()
+        if shared is None:
+            return
+        try:
+            await asyncio.to_thread(shared.pause, until)
+        except StorageUnavailable as exc:
+            self._shared_failed(exc)
 
     def _chat_limiter(self, chat: int | str) -> AsyncLimiter:
         if chat not in self._chats:
@@ -88,6 +153,8 @@ class ChatRateLimiter(BaseRateLimiter[int]):
             try:
                 await self._open.wait()
                 if limited and chat is not None:
+                    if await self._shared_slot(chat):
+                        return await callback(*args, **kwargs)
                     async with self._chat_limiter(chat), self._overall:
                         return await callback(*args, **kwargs)
                 return await callback(*args, **kwargs)
@@ -99,6 +166,7 @@ class ChatRateLimiter(BaseRateLimiter[int]):
                 seconds = pause if isinstance(pause, int | float) else pause.total_seconds()
                 log.warning("Telegram asked to wait %.1f s (429); pausing all requests", seconds)
                 self._open.clear()
+                await self._share_pause(time.time() + seconds)
                 try:
                     await asyncio.sleep(seconds + 0.1)
                 finally:

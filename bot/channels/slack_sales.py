@@ -6,7 +6,10 @@ from __future__ import annotations
 from slack_sdk import WebClient
 from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
+from bot.adapters.slack import CHANNEL
 from bot.adapters.slack_desk import notification
+from bot.channels.slack import failure_reason
+from bot.core.ports import PlatformErrors
 from bot.core.records import Lead
 from intents.knowledge import KnowledgeBase
 
@@ -15,9 +18,16 @@ class SlackSalesNotifier:
     """Posts a lead card with Claim, Contacted, Qualified and Lost to the sales channel."""
 
     def __init__(
-        self, knowledge: KnowledgeBase, *, token: str, base_url: str, channel: str
+        self,
+        knowledge: KnowledgeBase,
+        *,
+        token: str,
+        base_url: str,
+        channel: str,
+        errors: PlatformErrors | None = None,
     ) -> None:
         self._knowledge = knowledge
+        self._errors = errors
         self._channel = channel
         self._client = WebClient(token=token, base_url=base_url)
         self._client.retry_handlers = [
@@ -29,4 +39,9 @@ class SlackSalesNotifier:
         """Post the lead; raises when Slack does not take it (the outbox keeps it)."""
         catalog = self._knowledge.current.catalog
         message = notification(lead, catalog.sales, catalog.lead_form, kind)
-        self._client.chat_postMessage(channel=self._channel, **message.body())
+        try:
+            self._client.chat_postMessage(channel=self._channel, **message.body())
+        except Exception as exc:
+            if self._errors is not None:
+                self._errors.count(CHANNEL, failure_reason(exc))
+            raise

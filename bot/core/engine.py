@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from bot.core.ports import (
     StaleState,
     StorageUnavailable,
     TranscriptLog,
+    TurnObserver,
 )
 from bot.core.records import LeadSubmission, TranscriptEntry, UnansweredQuestion
 from bot.core.state import ConversationState
@@ -78,6 +80,25 @@ def _needs_storage(turn: _Turn) -> bool:
     return turn.form_changed or turn.submit is not None or turn.erase or turn.export
 
 
+_ANSWERED = {"answer": "match", "clarify": "clarify", "fallback": "fallback"}
+
+
+def _outcome(incoming: Incoming, turn: _Turn) -> str:
+    """How a turn went, in the words of `TurnObserver` (for the metrics)."""
+    if turn.refused:
+        return "refused"
+    if incoming.payload is None and incoming.text.lstrip().startswith("/"):
+        return "command"
+    if turn.answer is not None:
+        return _ANSWERED.get(turn.answer.reply.kind, "notice")
+    kinds = {reply.kind for reply in turn.replies}
+    if turn.form_changed or turn.submit is not None or "form" in kinds:
+        return "form"
+    if "fallback" in kinds:
+        return "fallback"
+    return "match" if "answer" in kinds else "notice"
+
+
 class Engine:
     """Answers messages from every channel the same way."""
 
@@ -93,6 +114,7 @@ class Engine:
         privacy: PrivacyRegistry,
         retention_days: int = 365,
         clock: Clock = utc_now,
+        observer: TurnObserver | None = None,
     ) -> None:
         self._knowledge = knowledge
         self._conversations = conversations
@@ -103,6 +125,7 @@ class Engine:
         self._privacy = privacy
         self._retention_days = retention_days
         self._clock = clock
+        self._observer = observer
 
     def claim(self, channel: str, event_id: str) -> bool:
         """Record a platform delivery before it is handled: True the first time only.
@@ -117,14 +140,21 @@ class Engine:
 
         `claimed` says the adapter already recorded the delivery with `claim`.
         """
+        started = time.perf_counter()
         first = claimed or not incoming.event_id
         if not first and not self._first_delivery(incoming.channel, incoming.event_id or ""):
             log.info("duplicate delivery %s on %s dropped", incoming.event_id, incoming.channel)
+            self._observe(incoming.channel, "duplicate", started)
             return []
         turn = self._turn(self._knowledge.current, incoming)
         if not turn.refused and not turn.erased:
             self._record(incoming, turn)
+        self._observe(incoming.channel, _outcome(incoming, turn), started)
         return turn.replies
+
+    def _observe(self, channel: str, outcome: str, started: float) -> None:
+        if self._observer is not None:
+            self._observer.handled(channel, outcome, time.perf_counter() - started)
 
     # -- one turn -------------------------------------------------------------------------
 
@@ -331,7 +361,8 @@ class Engine:
                 started = self._start_form(knowledge, state, lang)
                 return replace(started, replies=[reply, *started.replies])
             return _Turn(state, [reply])
-        log.info("button payload %r is not in this catalog", payload)
+        # The payload came from the person's client (the web chat takes any): not logged.
+        log.info("a pressed button is not in this catalog")
         return _Turn(state, [answers.fallback(catalog, lang)])
 
     def _command(

@@ -7,7 +7,8 @@ Each method is one short unit of work. A store that cannot reach its database ra
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.core.records import (
@@ -24,6 +25,10 @@ from bot.core.records import (
     UnansweredQuestion,
 )
 from bot.core.state import ConversationState
+
+# How long a claimed item stays with the replica that claimed it. An item that is neither
+# delivered nor failed by then (its replica crashed, or is too slow) is due again for anyone.
+LEASE = timedelta(seconds=60)
 
 
 class StorageUnavailable(Exception):
@@ -130,10 +135,15 @@ class LeadRepository(Protocol):
 
 
 class Outbox(Protocol):
-    """Notifications to sales waiting to be delivered (written with the lead, by `submit`)."""
+    """Notifications to sales waiting to be delivered (written with the lead, by `submit`).
 
-    def due(self, now: datetime, limit: int = 20) -> list[OutboxItem]:
-        """Items to try now, oldest first."""
+    Any number of replicas deliver from one outbox: `claim` hands each due item to one of
+    them for `lease`, then `delivered` or `failed` settles it.
+    """
+
+    def claim(self, now: datetime, limit: int = 20, lease: timedelta = LEASE) -> list[OutboxItem]:
+        """Take the items due now, oldest first, for `lease`; no other claim gets them
+        meanwhile."""
         ...
 
     def delivered(self, item_id: int, at: datetime) -> None:
@@ -152,8 +162,11 @@ class OutgoingQueue(Protocol):
         """Store a message that could not be sent."""
         ...
 
-    def due(self, channel: str, now: datetime, limit: int = 20) -> list[OutgoingMessage]:
-        """Kept messages of one channel to try again now, oldest first."""
+    def claim(
+        self, channel: str, now: datetime, limit: int = 20, lease: timedelta = LEASE
+    ) -> list[OutgoingMessage]:
+        """Take the kept messages of one channel due now, oldest first, for `lease`; no
+        other claim gets them meanwhile."""
         ...
 
     def sent(self, message_id: int, at: datetime) -> None:
@@ -162,6 +175,59 @@ class OutgoingQueue(Protocol):
 
     def failed(self, message_id: int, error: str, retry_at: datetime) -> None:
         """Another attempt failed; when to try next."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """One rate limit: up to `burst` requests at once, then one every `interval` seconds."""
+
+    key: str
+    interval: float
+    burst: int = 1
+
+
+class RateBudget(Protocol):
+    """Rate limits shared by every replica (times are seconds since the epoch)."""
+
+    def reserve(self, budget: Budget, now: float) -> float:
+        """Take the budget's next free slot, after any pause; how many seconds to wait
+        before sending (0 for at once).
+
+        A request under several budgets takes them one after the other, each once the wait
+        for the one before is over: a slot reserved ahead of time would hold back everyone
+        else's requests until then.
+        """
+        ...
+
+    def pause(self, until: float) -> None:
+        """Hold every reservation back until `until` (the platform asked us to wait)."""
+        ...
+
+    def paused_until(self) -> float:
+        """Until when reservations are held back (0 or a past time when they are not)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogVersion:
+    """One published state of the intent catalog: numbered, with the files' fingerprint."""
+
+    version: int
+    digest: str
+    published_by: str
+    published_at: datetime
+
+
+class CatalogVersions(Protocol):
+    """Which catalog the replicas should serve: every reload is published here."""
+
+    def publish(self, digest: str, actor: str, at: datetime) -> CatalogVersion:
+        """Record a reload of the catalog with fingerprint `digest`; the new, higher version."""
+        ...
+
+    def latest(self) -> CatalogVersion | None:
+        """The newest published version, or None before the first."""
         ...
 
 
@@ -183,4 +249,22 @@ class Notifier(Protocol):
 
     def notify(self, lead: Lead, kind: str) -> None:
         """Deliver the news about `lead`, or raise so the outbox retries later."""
+        ...
+
+
+class TurnObserver(Protocol):
+    """Watches the engine at work (the metrics): one call per message handled."""
+
+    def handled(self, channel: str, outcome: str, seconds: float) -> None:
+        """A message of `channel` was handled in `seconds`; `outcome` says how (`match`,
+        `clarify`, `fallback`, `form`, `command`, `notice`, `refused` or `duplicate`)."""
+        ...
+
+
+class PlatformErrors(Protocol):
+    """Counts Telegram and Slack API calls that failed (the metrics)."""
+
+    def count(self, platform: str, reason: str) -> None:
+        """One call to `platform` failed: `rate_limited`, `server_error`, `network` or
+        `refused`."""
         ...

@@ -177,7 +177,12 @@ def _intent_routes(web: Web, router: APIRouter) -> None:
             await asyncio.to_thread(app.storage.staff.audit, actor, failed, "catalog", details)
             return intents_page(request, {"problems": problems}, status=400)
         catalog = fresh.catalog
-        done = {"intents": len(catalog.intents), "fingerprint": catalog.fingerprint}
+        published = await asyncio.to_thread(app.catalog.publish, actor)  # the others follow
+        done = {
+            "intents": len(catalog.intents),
+            "fingerprint": catalog.fingerprint,
+            "version": published.version,
+        }
         await asyncio.to_thread(app.storage.staff.audit, actor, "intents.reload", "catalog", done)
         return RedirectResponse("/admin/intents?reloaded=1", status_code=303)
 
@@ -266,6 +271,7 @@ def _question_routes(web: Web, router: APIRouter) -> None:
             problems = [str(problem) for problem in exc.problems]
             message = "Not added: with it the catalog does not load; the file is unchanged."
             return await questions_page(request, {"error": message, "problems": problems}, 400)
+        await asyncio.to_thread(app.catalog.publish, session.user.email)  # the others follow
         catalog = added.knowledge.catalog
         where = f"{_file_of(catalog, intent)}:{added.line}"
         details = {"text": added.text, "lang": language, "file": where}

@@ -24,9 +24,11 @@ from bot.app import App
 from bot.channels.slack import SlackService
 from bot.channels.telegram import TelegramService
 from bot.core.ports import StorageUnavailable
+from bot.metrics import EXPOSITION_TYPE
 from bot.web import admin, api, chat, leads, login
 from bot.web.context import STATIC, Web
 from bot.web.errors import handle_errors
+from bot.web.request_ids import RequestIds
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +53,20 @@ async def _every(seconds: float, work: Callable[[], Awaitable[object]], name: st
 def _lifespan(
     app: App, telegram: TelegramService | None, slack: SlackService | None
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """Start and stop the background work: platforms, outbox delivery, resending."""
+    """Start and stop the background work: platforms, outbox delivery, resending,
+    following catalog reloads made on other replicas."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        follow = app.settings.catalog_poll_seconds
         tasks = [
             asyncio.create_task(
                 _every(OUTBOX_INTERVAL, lambda: asyncio.to_thread(app.relay.run_once), "outbox")
-            )
+            ),
+            # Another replica's catalog reload is followed here (the files are shared).
+            asyncio.create_task(
+                _every(follow, lambda: asyncio.to_thread(app.catalog.follow), "catalog follow")
+            ),
         ]
         if telegram is not None:
             await telegram.start()
@@ -104,6 +112,7 @@ def create_app(
     pages = Web.over(app)
 
     handle_errors(web, pages)
+    web.add_middleware(RequestIds)
     web.mount("/static", StaticFiles(directory=STATIC), name="static")
     for part in (login, chat, leads, admin, api):
         web.include_router(part.routes(pages))
@@ -113,15 +122,29 @@ def create_app(
         """The process is alive."""
         return {"status": "ok"}
 
+    @web.get("/metrics")
+    async def metrics() -> Response:
+        """Prometheus' scrape (for the internal network: the proxy does not pass it on)."""
+        body = await asyncio.to_thread(app.metrics.exposition)
+        return Response(body, media_type=EXPOSITION_TYPE)
+
     @web.get("/readyz")
     async def readyz() -> Response:
-        """The database answers and a catalog is loaded."""
+        """The database answers and a catalog is loaded (which one, and its published
+        version)."""
         try:
             await asyncio.to_thread(app.storage.database.ping)
         except StorageUnavailable:
             return JSONResponse({"status": "database unavailable"}, status_code=503)
-        intents = len(app.knowledge.current.catalog.intents)
-        return JSONResponse({"status": "ready", "intents": intents})
+        catalog = app.knowledge.current.catalog
+        return JSONResponse(
+            {
+                "status": "ready",
+                "intents": len(catalog.intents),
+                "catalog": catalog.fingerprint,
+                "catalog_version": app.catalog.version,
+            }
+        )
 
     if telegram is not None and telegram.webhook:
         secret = app.settings.telegram_webhook_secret
@@ -129,7 +152,7 @@ def create_app(
 
         @web.post("/telegram/webhook")
         async def telegram_webhook(request: Request) -> Response:
-            """One update from Telegram; 200 only once it is recorded."""
+            """One update from Telegram; 200 once it is handled (see `receive_webhook`)."""
             given = request.headers.get(SECRET_HEADER, "").encode()
             if not expected or not hmac.compare_digest(given, expected):
                 return Response(status_code=403)

@@ -1,15 +1,20 @@
-"""Telegram's flood limits, measured on the limiter python-telegram-bot calls for every request."""
+"""Telegram's flood limits, measured on the limiter python-telegram-bot calls for every request:
+in one process, and shared by two replicas through the database."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from telegram.error import RetryAfter
 
 from bot.channels.ratelimit import ChatRateLimiter
+from storage.db import Database
+from storage.ratebudget import SqlRateBudget
 
 
 class Recorder:
@@ -80,3 +85,78 @@ async def test_repeated_429s_give_up_after_max_retries() -> None:
     with pytest.raises(RetryAfter):
         await send(limiter, recorder, 777)
     assert len(recorder.times) == 2
+
+
+# -- two replicas sharing one budget in the database ----------------------------------------
+
+
+@pytest.fixture
+def replicas(database: Database) -> Iterator[tuple[SqlRateBudget, SqlRateBudget]]:
+    """The shared budget as two processes see it: each with its own connections."""
+    first, second = Database(database.url), Database(database.url)
+    try:
+        yield SqlRateBudget(first, "telegram"), SqlRateBudget(second, "telegram")
+    finally:
+        first.dispose()
+        second.dispose()
+
+
+def most_in_any_second(times: list[float]) -> int:
+    ordered = sorted(times)
+    return max(sum(1 for t in ordered if start <= t < start + 1) for start in ordered)
+
+
+async def test_two_replicas_send_one_message_a_second_per_private_chat_between_them(
+    replicas: tuple[SqlRateBudget, SqlRateBudget],
+) -> None:
+    a, b = (ChatRateLimiter(budget=budget) for budget in replicas)
+    recorder = Recorder()
+    await asyncio.gather(send(a, recorder, 777), send(b, recorder, 777), send(a, recorder, 777))
+    times = sorted(recorder.times)
+    assert len(times) == 3
+    # Slots are a second apart; a message may leave up to one (busy) transaction after its
+    # slot, so two can be a little closer than that, never half a second.
+    assert min(later - earlier for earlier, later in itertools.pairwise(times)) >= 0.7
+    assert times[-1] - times[0] >= 1.9
+
+
+async def test_two_replicas_keep_the_overall_budget_between_them(
+    replicas: tuple[SqlRateBudget, SqlRateBudget],
+) -> None:
+    rate = 10  # a second, a burst of as many; the default 30 takes longer to measure
+    a, b = (ChatRateLimiter(per_second=rate, budget=budget) for budget in replicas)
+    recorder = Recorder()
+    await asyncio.gather(
+        *(send(a, recorder, chat) for chat in range(1, 16)),
+        *(send(b, recorder, chat) for chat in range(101, 116)),
+    )
+    assert len(recorder.times) == 30
+    # Alone, each would send its 15 within 0.5 s; together 20 go over the budget at 10/s.
+    assert max(recorder.times) - min(recorder.times) >= 1.8
+    assert most_in_any_second(recorder.times) <= 2 * rate + 1  # the burst, then the rate
+
+
+async def test_a_429_on_one_replica_pauses_the_other(
+    replicas: tuple[SqlRateBudget, SqlRateBudget],
+) -> None:
+    a, b = (ChatRateLimiter(budget=budget) for budget in replicas)
+    refused, other = Recorder(retry_after=[1]), Recorder()
+    first = asyncio.create_task(send(a, refused, 1))
+    deadline = time.monotonic() + 5
+    while replicas[1].paused_until() <= time.time():
+        assert time.monotonic() < deadline, "the 429 never paused the shared budget"
+        await asyncio.sleep(0.02)
+    assert await send(b, other, 2) is True
+    assert await first is True
+    assert other.times[0] - refused.times[0] >= 0.9, "the other replica waited out the 429"
+
+
+async def test_an_unreachable_database_falls_back_to_this_process_budgets() -> None:
+    down = Database("postgresql+psycopg://postgres@127.0.0.1:1/nothing")
+    try:
+        limiter, recorder = ChatRateLimiter(budget=SqlRateBudget(down, "telegram")), Recorder()
+        await asyncio.gather(*(send(limiter, recorder, 777) for _ in range(3)))
+    finally:
+        down.dispose()
+    assert len(recorder.times) == 3, "sending did not stop"
+    assert recorder.times[-1] - recorder.times[0] >= 1.9, "the local per-chat budget held"

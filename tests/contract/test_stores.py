@@ -4,15 +4,34 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import replace
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from bot.core.ports import StaleState
-from bot.core.records import LeadFilter, LeadSubmission, TranscriptEntry, UnansweredQuestion
+from bot.core.ports import (
+    Budget,
+    CatalogVersions,
+    OutgoingQueue,
+    RateBudget,
+    StaleState,
+)
+from bot.core.records import (
+    LeadFilter,
+    LeadSubmission,
+    OutgoingMessage,
+    TranscriptEntry,
+    UnansweredQuestion,
+)
 from bot.core.state import ConversationState
+from storage.catalogs import SqlCatalogVersions
+from storage.memory import MemoryCatalogVersions, MemoryOutgoingQueue, MemoryRateBudget
+from storage.outgoing import SqlOutgoingQueue
+from storage.ratebudget import SqlRateBudget
 from tests.chat import Stores
+from tests.conftest import BACKENDS, _open
 
 T0 = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 
@@ -182,7 +201,7 @@ def test_submitting_the_same_form_twice_stores_it_once(stores: Stores) -> None:
     assert again.repeated
     assert again.lead.id == first.lead.id
     assert len(stores.leads.find(LeadFilter())) == 1
-    assert len(stores.outbox.due(T0 + timedelta(days=1))) == 1
+    assert len(stores.outbox.claim(T0 + timedelta(days=1))) == 1
 
 
 def test_concurrent_submits_of_one_form_store_one_lead(stores: Stores) -> None:
@@ -209,7 +228,7 @@ def test_same_person_again_updates_the_open_lead_and_keeps_history(stores: Store
     events = stores.leads.history(first.lead.id)
     assert [e.kind for e in events] == ["created", "updated"]
     assert events[1].changes["company"] == ("Example 有限公司", "New Co")
-    assert [i.kind for i in stores.outbox.due(T0 + timedelta(days=1))] == [
+    assert [i.kind for i in stores.outbox.claim(T0 + timedelta(days=1))] == [
         "lead_created",
         "lead_updated",
     ]
@@ -275,13 +294,40 @@ def test_find_filters_by_status_search_and_date(stores: Stores) -> None:
 
 def test_outbox_retries_until_delivered(stores: Stores) -> None:
     stores.leads.submit(submission())
-    [item] = stores.outbox.due(T0 + timedelta(minutes=5))
+    [item] = stores.outbox.claim(T0 + timedelta(minutes=5))
     stores.outbox.failed(item.id, "slack down", T0 + timedelta(hours=1))
-    assert stores.outbox.due(T0 + timedelta(minutes=10)) == []
-    [again] = stores.outbox.due(T0 + timedelta(hours=2))
+    assert stores.outbox.claim(T0 + timedelta(minutes=10)) == []
+    [again] = stores.outbox.claim(T0 + timedelta(hours=2))
     assert again.attempts == 1
     stores.outbox.delivered(again.id, T0 + timedelta(hours=2))
-    assert stores.outbox.due(T0 + timedelta(days=9)) == []
+    assert stores.outbox.claim(T0 + timedelta(days=9)) == []
+
+
+def test_a_claimed_notification_comes_back_only_after_its_lease(stores: Stores) -> None:
+    stores.leads.submit(submission())
+    claimed_at = T0 + timedelta(minutes=5)
+    [item] = stores.outbox.claim(claimed_at, lease=timedelta(seconds=60))
+    assert stores.outbox.claim(claimed_at) == [], "claimed: no other replica gets it"
+    assert stores.outbox.claim(claimed_at + timedelta(seconds=59)) == []
+    [again] = stores.outbox.claim(claimed_at + timedelta(seconds=60))  # its replica died
+    assert (again.id, again.attempts) == (item.id, 0)
+
+
+def test_claim_takes_the_oldest_due_notifications_up_to_the_limit(stores: Stores) -> None:
+    for n in range(3):
+        stores.leads.submit(submission(f"s{n}", user=f"u{n}", email=f"p{n}@example.com"))
+    now = T0 + timedelta(minutes=5)
+    first = stores.outbox.claim(now, limit=2)
+    [rest] = stores.outbox.claim(now, limit=2)
+    assert [item.id for item in first] < [rest.id]
+    assert len({item.lead_id for item in [*first, rest]}) == 3
+
+
+def test_a_delivered_notification_is_never_claimed_again(stores: Stores) -> None:
+    stores.leads.submit(submission())
+    [item] = stores.outbox.claim(T0 + timedelta(minutes=5))
+    stores.outbox.delivered(item.id, T0 + timedelta(minutes=5))
+    assert stores.outbox.claim(T0 + timedelta(days=1)) == []
 
 
 def test_export_holds_everything_about_one_person_and_nothing_else(stores: Stores) -> None:
@@ -315,3 +361,96 @@ def test_purge_deletes_old_leads_and_transcripts(stores: Stores) -> None:
     counts = stores.leads.purge(T0 + timedelta(days=1))
     assert counts["leads"] == 1
     assert stores.leads.get(old.id) is None
+
+
+# -- the stores that several replicas share: kept messages, rate budgets, catalog versions ----
+
+
+@dataclass(frozen=True)
+class Shared:
+    """One implementation of each shared-state port."""
+
+    outgoing: OutgoingQueue
+    budget: RateBudget
+    catalogs: CatalogVersions
+
+
+@pytest.fixture(params=["memory", *BACKENDS])
+def shared(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Shared]:
+    """The shared-state ports, in memory and on each database backend in turn."""
+    if request.param == "memory":
+        yield Shared(MemoryOutgoingQueue(), MemoryRateBudget(), MemoryCatalogVersions())
+        return
+    db = _open(request, str(request.param), tmp_path)
+    try:
+        yield Shared(SqlOutgoingQueue(db), SqlRateBudget(db, "test"), SqlCatalogVersions(db))
+    finally:
+        db.dispose()
+
+
+def kept(chat: str, channel: str = "telegram") -> OutgoingMessage:
+    return OutgoingMessage(channel, chat, f"u-{chat}", {"chat_id": chat, "text": "hi"}, T0)
+
+
+def test_kept_messages_are_claimed_per_channel_once_per_lease(shared: Shared) -> None:
+    for message in (kept("1"), kept("2"), kept("C1", "slack")):
+        shared.outgoing.keep(message, T0)
+    lease = timedelta(seconds=60)
+    first = shared.outgoing.claim("telegram", T0, lease=lease)
+    assert [m.chat_id for m in first] == ["1", "2"]
+    assert shared.outgoing.claim("telegram", T0 + timedelta(seconds=30)) == []
+    assert [m.chat_id for m in shared.outgoing.claim("slack", T0)] == ["C1"]
+    shared.outgoing.sent(first[0].id or 0, T0 + timedelta(seconds=1))
+    again = shared.outgoing.claim("telegram", T0 + lease)
+    assert [(m.chat_id, m.id) for m in again] == [("2", first[1].id)]
+
+
+def test_a_failed_kept_message_waits_for_its_retry_not_the_lease(shared: Shared) -> None:
+    shared.outgoing.keep(kept("1"), T0)
+    [message] = shared.outgoing.claim("telegram", T0)
+    shared.outgoing.failed(message.id or 0, "429", T0 + timedelta(minutes=10))
+    assert shared.outgoing.claim("telegram", T0 + timedelta(minutes=5)) == []
+    [again] = shared.outgoing.claim("telegram", T0 + timedelta(minutes=10))
+    assert again.attempts == 1
+
+
+def test_a_budget_spaces_requests_one_interval_apart(shared: Shared) -> None:
+    chat = Budget("chat:1", 1.0)
+    waits = [shared.budget.reserve(chat, 1000.0) for _ in range(3)]
+    assert waits == pytest.approx([0.0, 1.0, 2.0])
+    assert shared.budget.reserve(chat, 1003.5) == pytest.approx(0.0), "idle: free again"
+
+
+def test_a_budget_lets_a_burst_through_then_spaces_the_rest(shared: Shared) -> None:
+    overall = Budget("all", 0.1, burst=3)
+    waits = [shared.budget.reserve(overall, 1000.0) for _ in range(5)]
+    assert waits == pytest.approx([0.0, 0.0, 0.0, 0.1, 0.2])
+    assert shared.budget.reserve(overall, 1000.6) == pytest.approx(0.0)
+
+
+def test_budgets_are_kept_apart_by_key(shared: Shared) -> None:
+    assert shared.budget.reserve(Budget("chat:1", 1.0), 1000.0) == pytest.approx(0.0)
+    assert shared.budget.reserve(Budget("chat:2", 1.0), 1000.0) == pytest.approx(0.0)
+    assert shared.budget.reserve(Budget("chat:1", 1.0), 1000.0) == pytest.approx(1.0)
+
+
+def test_a_pause_holds_back_every_reservation_until_it_ends(shared: Shared) -> None:
+    assert shared.budget.paused_until() <= 0
+    shared.budget.pause(1010.0)
+    shared.budget.pause(1005.0)
+    assert shared.budget.paused_until() == pytest.approx(1010.0), "the later pause wins"
+    assert shared.budget.reserve(Budget("chat:1", 1.0), 1000.0) == pytest.approx(10.0)
+    assert shared.budget.reserve(Budget("chat:2", 1.0), 1020.0) == pytest.approx(0.0)
+
+
+def test_catalog_versions_only_grow_and_the_latest_wins(shared: Shared) -> None:
+    assert shared.catalogs.latest() is None
+    first = shared.catalogs.publish("aaaa", "admin@example.com", T0)
+    second = shared.catalogs.publish("bbbb", "other@example.com", T0 + timedelta(minutes=1))
+    assert second.version > first.version
+    assert shared.catalogs.latest() == second
+    assert (second.digest, second.published_by, second.published_at) == (
+        "bbbb",
+        "other@example.com",
+        T0 + timedelta(minutes=1),
+    )

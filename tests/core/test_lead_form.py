@@ -85,7 +85,7 @@ def test_english_happy_path_stores_a_complete_consented_lead(stored_chat: Chat) 
     record = chat.stores.leads.consent(lead.consent_id)
     assert record is not None
     assert (record.granted, record.notice_version, record.channel) == (True, "2026-11-26", "test")
-    assert [item.kind for item in chat.stores.outbox.due(datetime.now(UTC))] == ["lead_created"]
+    assert [item.kind for item in chat.stores.outbox.claim(datetime.now(UTC))] == ["lead_created"]
     assert chat.stores.conversations.load("test", "user-1").form is None  # type: ignore[union-attr]
 
 
@@ -337,7 +337,7 @@ def test_simultaneous_confirms_store_one_lead(knowledge: KnowledgeBase, database
     for thread in threads:
         thread.join()
     assert len(chat.stores.leads.find(LeadFilter())) == 1
-    assert len(chat.stores.outbox.due(datetime.now(UTC) + timedelta(minutes=1))) == 1
+    assert len(chat.stores.outbox.claim(datetime.now(UTC) + timedelta(minutes=1))) == 1
 
 
 class FlakyNotifier:

@@ -19,9 +19,10 @@ from bot.web.app import create_app
 from storage.models import Base
 from tests.web.conftest import BASE_URL, staff_client
 
-# Public: the web chat, logging in, health checks, static files (webhooks exist only when
-# their platform is configured and are tested with their channel).
-PUBLIC = re.compile(r"^/$|^/chat(/|$)|^/login$|^/healthz$|^/readyz$")
+# Public: the web chat, logging in, health checks and metrics (the proxy keeps /metrics on the
+# internal network), static files (webhooks exist only when their platform is configured and
+# are tested with their channel).
+PUBLIC = re.compile(r"^/$|^/chat(/|$)|^/login$|^/healthz$|^/readyz$|^/metrics$")
 ADMIN = re.compile(r"^/admin(/|$)")
 API = re.compile(r"^/api(/|$)")
 

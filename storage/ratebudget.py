@@ -1,0 +1,85 @@
+"""Rate limits shared by every replica, in SQL: one row per limit holding its next free slot.
+
+The rule is GCRA ("next free slot"): taking a slot moves the row's `next_free` to
+`max(next_free, now) + interval` in one atomic upsert, so two replicas never take the same
+slot; a request may go as soon as its slot is no more than `burst` intervals ahead. A pause
+(Telegram's 429) is a row of its own that every reservation starts after.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from sqlalchemy import Float, delete, func, literal, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from bot.core.ports import Budget
+from storage.db import Database
+from storage.models import RateBudgetRow
+
+PAUSE_KEY = "paused"
+# Rows of limits nobody used for this long are deleted now and then (one per chat ever seen).
+IDLE_SECONDS = 3600.0
+PRUNE_EVERY = 1000  # reservations
+
+
+class SqlRateBudget:
+    """`RateBudget` on `rate_budgets`; `scope` (e.g. "telegram") prefixes every key."""
+
+    def __init__(self, database: Database, scope: str) -> None:
+        self._db = database
+        self._scope = scope
+        self._reservations = itertools.count(1)
+
+    def _key(self, name: str) -> str:
+        return f"{self._scope}:{name}"
+
+    def reserve(self, budget: Budget, now: float) -> float:
+        """Take the budget's next free slot, after any pause; how many seconds to wait
+        before sending (one short transaction, the slot one atomic statement)."""
+        with self._db.transaction() as session:
+            start = max(now, self._paused_until(session))
+            slot = self._take(session, self._key(budget.key), start, budget.interval)
+            if next(self._reservations) % PRUNE_EVERY == 0:
+                session.execute(
+                    delete(RateBudgetRow).where(
+                        RateBudgetRow.key.startswith(f"{self._scope}:"),
+                        RateBudgetRow.next_free < now - IDLE_SECONDS,
+                    )
+                )
+        return max(start, slot - budget.burst * budget.interval) - now
+
+    def _take(self, session: Session, key: str, floor: float, step: float) -> float:
+        """Set the key's slot to `max(slot, floor) + step` (a new key: `floor + step`), in one
+        statement; the new value."""
+        postgresql = self._db.engine.dialect.name == "postgresql"
+        insert = postgresql_insert if postgresql else sqlite_insert
+        given = literal(floor, Float())
+        # SQLite's two-argument max() is PostgreSQL's greatest().
+        larger = func.greatest if postgresql else func.max
+        statement = (
+            insert(RateBudgetRow)
+            .values(key=key, next_free=floor + step)
+            .on_conflict_do_update(
+                index_elements=["key"],
+                set_={"next_free": larger(RateBudgetRow.next_free, given) + step},
+            )
+            .returning(RateBudgetRow.next_free)
+        )
+        return float(session.execute(statement).scalar_one())
+
+    def pause(self, until: float) -> None:
+        """Hold every reservation in this scope back until `until` (a later pause wins)."""
+        with self._db.transaction() as session:
+            self._take(session, self._key(PAUSE_KEY), until, 0.0)
+
+    def paused_until(self) -> float:
+        """Until when reservations are held back (0 when never paused)."""
+        with self._db.transaction() as session:
+            return self._paused_until(session)
+
+    def _paused_until(self, session: Session) -> float:
+        query = select(RateBudgetRow.next_free).where(RateBudgetRow.key == self._key(PAUSE_KEY))
+        return float(session.scalar(query) or 0.0)
