@@ -5,7 +5,8 @@ decision, and the sales desk for the team.
 Guarantees: every request is acknowledged before the work is done (Slack wants an answer within
 3 s); every event, press and command is claimed in the database before it is handled, so a
 retry (or a second delivery to another process) is acknowledged and dropped; while the
-database cannot record a delivery, the answer is 503 and Slack retries. Web API calls retry
+database cannot record a delivery, it is answered anyway (the engine says what could not be
+saved) and remembered in this process, so a retry to it is dropped. Web API calls retry
 429s after `Retry-After` and connection errors; a reply that still fails is kept in the
 database and sent again later.
 """
@@ -46,10 +47,17 @@ from bot.adapters.slack import (
     pressed_title,
     render,
 )
+from bot.channels.unclaimed import UnclaimedDeliveries
 from bot.core.answers import answer
 from bot.core.engine import Engine
 from bot.core.messages import Incoming, Reply
-from bot.core.ports import LeadRepository, OutgoingQueue, StorageUnavailable, TranscriptLog
+from bot.core.ports import (
+    LeadRepository,
+    OutgoingQueue,
+    PlatformErrors,
+    StorageUnavailable,
+    TranscriptLog,
+)
 from bot.core.records import LEAD_STATUSES, LeadFilter, LeadStatus, OutgoingMessage
 from intents.knowledge import KnowledgeBase
 from intents.sales import SALES_ACTIONS, SalesAction
@@ -83,6 +91,16 @@ def retrying_client(token: str, base_url: str) -> AsyncWebClient:
         AsyncRateLimitErrorRetryHandler(max_retry_count=3),
     ]
     return client
+
+
+def failure_reason(exc: Exception) -> str:
+    """What a failed Web API call counts as: rate_limited, server_error, refused or network."""
+    if not isinstance(exc, SlackApiError):
+        return "network"
+    status = int(getattr(exc.response, "status_code", 200))
+    if status == 429:
+        return "rate_limited"
+    return "server_error" if status >= 500 else "refused"
 
 
 def delivery_key(body: dict[str, Any]) -> str | None:
@@ -162,6 +180,7 @@ class SlackService:
         sales_channel: str | None = None,
         sales_usergroup: str | None = None,
         clock: Clock = lambda: datetime.now(UTC),
+        errors: PlatformErrors | None = None,
     ) -> None:
         self._engine = engine
         self._knowledge = knowledge
@@ -169,6 +188,7 @@ class SlackService:
         self._transcripts = transcripts
         self._queue = queue
         self._clock = clock
+        self._errors = errors
         self._app_token = app_token
         self.client = retrying_client(token, base_url)
         self.socket_mode = app_token is not None
@@ -182,6 +202,7 @@ class SlackService:
         self._handler: AsyncSocketModeHandler | None = None
         self._me = Identity("", "")
         self._work: set[asyncio.Task[Any]] = set()
+        self._unclaimed = UnclaimedDeliveries()
         self._wire()
 
     # -- life cycle -------------------------------------------------------------------------
@@ -240,6 +261,9 @@ class SlackService:
         if key is None:
             await next()
             return resp
+        if key in self._unclaimed:  # answered while the database was down
+            log.info("duplicate slack delivery dropped")
+            return BoltResponse(status=200, body="")
         claim = asyncio.ensure_future(asyncio.to_thread(self._engine.claim, CHANNEL, key))
         try:
             first = await asyncio.wait_for(asyncio.shield(claim), CLAIM_BUDGET)
@@ -249,8 +273,9 @@ class SlackService:
             await next()
             return resp
         except StorageUnavailable:
-            log.warning("slack delivery not recorded (database unavailable); Slack will retry")
-            return BoltResponse(status=503, body="")
+            first = self._unclaimed.first(key)
+            if first:
+                log.warning("slack delivery not recorded (database unavailable); answering anyway")
         if not first:
             log.info("duplicate slack delivery dropped")
             return BoltResponse(status=200, body="")
@@ -334,6 +359,7 @@ class SlackService:
                     blocks=pressed(message.get("blocks") or [], note),
                 )
         except SlackApiError as exc:
+            self._failed(exc)
             log.warning("could not remove the pressed buttons: %s", exc.response.get("error"))
 
     def _respond_for(self, body: dict[str, Any]) -> AsyncRespond:
@@ -348,6 +374,7 @@ class SlackService:
                 replace_original=False,
             )
         except Exception as exc:
+            self._failed(exc)
             log.warning("private answer not delivered: %s", type(exc).__name__)
 
     async def _on_ask(
@@ -403,6 +430,11 @@ class SlackService:
 
     # -- sending ----------------------------------------------------------------------------
 
+    def _failed(self, exc: Exception) -> None:
+        """Count a failed Web API call (the metrics)."""
+        if self._errors is not None:
+            self._errors.count(CHANNEL, failure_reason(exc))
+
     async def send(self, place: Place, user_id: str, message: SlackMessage) -> bool:
         """Post a message, or keep it in the database to try again later."""
         body: dict[str, Any] = {"channel": place.channel, **message.body()}
@@ -426,18 +458,20 @@ class SlackService:
         try:
             await self.client.chat_postMessage(**body)
         except SlackApiError as exc:
+            self._failed(exc)
             error = str(exc.response.get("error"))
             if error in {"channel_not_found", "not_in_channel", "is_archived", "invalid_blocks"}:
                 log.error("slack refused a message to %s: %s", body.get("channel"), error)
                 return None  # trying again cannot help
             return error
         except Exception as exc:
+            self._failed(exc)
             return f"{type(exc).__name__}: {exc}"
         return None
 
     async def resend_kept(self) -> int:
-        """Try the kept messages that are due; how many went out."""
-        due = await asyncio.to_thread(self._queue.due, CHANNEL, self._clock())
+        """Claim the kept messages that are due and try each once; how many went out."""
+        due = await asyncio.to_thread(self._queue.claim, CHANNEL, self._clock())
         sent = 0
         for message in due:
             failure = await self._attempt(dict(message.body))
@@ -504,6 +538,7 @@ class SlackService:
                 blocks=blocks,
             )
         except SlackApiError as exc:
+            self._failed(exc)
             log.warning("lead message not updated: %s", exc.response.get("error"))
 
     async def _on_leads(

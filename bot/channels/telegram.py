@@ -2,7 +2,8 @@
 the adapter for translation, the engine for every decision.
 
 Guarantees: every update is claimed by its `update_id` in the database before it is handled
-(a redelivery is not answered twice, in any process); chats are handled side by side, each
+(a redelivery is not answered twice, in any process; while the database is down, updates are
+answered anyway and de-duplicated in this process); chats are handled side by side, each
 chat's updates in the order they came; callback queries are answered at once;
 outgoing messages respect Telegram's flood limits, wait out 429s, retry network errors with
 backoff, and are kept in the database for later when they still fail.
@@ -26,14 +27,22 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.adapters.telegram import CHANNEL, Identity, render, to_incoming
 from bot.channels.ordering import ChatOrder
 from bot.channels.ratelimit import ChatRateLimiter
+from bot.channels.unclaimed import UnclaimedDeliveries
 from bot.core.engine import Engine
-from bot.core.ports import OutgoingQueue, StorageUnavailable
+from bot.core.ports import OutgoingQueue, PlatformErrors, StorageUnavailable
 from bot.core.records import OutgoingMessage
 from intents.knowledge import KnowledgeBase
 
@@ -49,6 +58,9 @@ CONCURRENT_UPDATES = 256
 FIRST_BACKOFF = 0.5  # seconds; doubled after each network failure
 KEEP_RETRY = timedelta(seconds=30)
 LAST_RETRY = timedelta(hours=1)
+# Seconds an answer may take before the chat shows "typing...": most take milliseconds, and an
+# indicator for each would double the requests to Telegram.
+TYPING_AFTER = 0.3
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
@@ -61,6 +73,19 @@ def _markup(data: dict[str, Any] | None) -> Any:
     if "keyboard" in data:
         return ReplyKeyboardMarkup.de_json(data, None)
     return ReplyKeyboardRemove.de_json(data, None)
+
+
+def failure_reason(exc: TelegramError) -> str:
+    """What a failed Bot API call counts as: rate_limited, refused, network or server_error."""
+    if isinstance(exc, RetryAfter):
+        return "rate_limited"
+    if isinstance(exc, BadRequest | Forbidden):
+        return "refused"
+    # python-telegram-bot raises NetworkError from the transport's exception, and without a
+    # cause for an HTTP error status (5xx).
+    if isinstance(exc, TimedOut) or exc.__cause__ is not None:
+        return "network"
+    return "server_error"
 
 
 class TelegramService:
@@ -77,11 +102,13 @@ class TelegramService:
         webhook: bool,
         clock: Clock = lambda: datetime.now(UTC),
         limiter: ChatRateLimiter | None = None,
+        errors: PlatformErrors | None = None,
     ) -> None:
         self._engine = engine
         self._knowledge = knowledge
         self._queue = queue
         self._clock = clock
+        self._errors = errors
         self.webhook = webhook
         builder = (
             ApplicationBuilder()
@@ -100,6 +127,7 @@ class TelegramService:
         self.application.add_handler(TypeHandler(Update, self._on_polled_update))
         self._me = Identity(0, "")
         self._order = ChatOrder()
+        self._unclaimed = UnclaimedDeliveries()
 
     @property
     def bot(self) -> Any:
@@ -152,17 +180,24 @@ class TelegramService:
     async def receive_webhook(self, data: dict[str, Any]) -> int:
         """Handle one webhook delivery; the HTTP status to answer Telegram with.
 
-        503 when the delivery could not be recorded, so that Telegram sends it again.
+        While the database cannot record the delivery, it is answered anyway (FAQ answers
+        need no database; the engine says what could not be saved) and remembered in this
+        process, so that Telegram's retry of it here is not answered twice.
         """
         try:
             update = Update.de_json(data, self.bot)
         except (KeyError, TypeError, ValueError):
             return 400
+        key = str(update.update_id)
+        if key in self._unclaimed:
+            return 200
         try:
-            first = await asyncio.to_thread(self._engine.claim, CHANNEL, str(update.update_id))
+            first = await asyncio.to_thread(self._engine.claim, CHANNEL, key)
         except StorageUnavailable:
-            log.warning("update not recorded (database unavailable); Telegram will resend it")
-            return 503
+            if not self._unclaimed.first(key):
+                return 200
+            log.warning("update not recorded (database unavailable); answering it anyway")
+            first = True
         if first:
             await self.handle(update, claimed=True)
         return 200
@@ -182,12 +217,16 @@ class TelegramService:
             try:
                 replies = await asyncio.to_thread(self._engine.handle, incoming, claimed=claimed)
             finally:
-                await typing
+                typing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await typing
             for reply in replies:
                 for message in render(reply):
                     await self.send(chat, incoming.user_id, message.body())
 
     async def _typing(self, chat: str) -> None:
+        """Show "typing..." if the answer is slow in coming."""
+        await asyncio.sleep(TYPING_AFTER)
         with contextlib.suppress(TelegramError):
             await self.bot.send_chat_action(chat, ChatAction.TYPING)
 
@@ -207,9 +246,11 @@ class TelegramService:
             except (BadRequest, Forbidden) as exc:
                 # The message itself is refused, or the person blocked the bot: trying again
                 # cannot help.
+                self._failed(exc)
                 log.error("telegram refused a message to chat %s: %s", chat, exc)
                 return None
             except (RetryAfter, NetworkError) as exc:
+                self._failed(exc)
                 if attempt == NETWORK_ATTEMPTS - 1:
                     return f"{type(exc).__name__}: {exc}"
                 await asyncio.sleep(delay)
@@ -217,6 +258,11 @@ class TelegramService:
             else:
                 return None
         return "not sent"
+
+    def _failed(self, exc: TelegramError) -> None:
+        """Count a failed Bot API call (the metrics)."""
+        if self._errors is not None:
+            self._errors.count(CHANNEL, failure_reason(exc))
 
     async def send(self, chat: str, user_id: str, body: dict[str, Any]) -> bool:
         """Send a message, or keep it in the database to try again later."""
@@ -232,8 +278,8 @@ class TelegramService:
         return False
 
     async def resend_kept(self) -> int:
-        """Try the kept messages that are due; how many went out."""
-        due = await asyncio.to_thread(self._queue.due, CHANNEL, self._clock())
+        """Claim the kept messages that are due and try each once; how many went out."""
+        due = await asyncio.to_thread(self._queue.claim, CHANNEL, self._clock())
         sent = 0
         for message in due:
             failure = await self._attempt(message.chat_id, dict(message.body))

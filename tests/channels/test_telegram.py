@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import html
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -105,7 +107,22 @@ async def test_a_question_is_answered_with_html_escaped_text(bot: Bot, api: Fake
     assert "119.5 km²" in text
     sent = api.sent()[-1]
     assert (sent["parse_mode"], sent["chat_id"]) == ("HTML", "777")
-    assert api.sent("sendChatAction")[-1]["action"] == "typing"
+    assert api.sent("sendChatAction") == []  # a quick answer needs no "typing..."
+
+
+async def test_a_slow_answer_shows_typing_first(bot: Bot, api: FakeBotApi) -> None:
+    handle = bot.service._engine.handle
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.6)
+        return handle(*args, **kwargs)
+
+    bot.service._engine.handle = slow  # type: ignore[method-assign]
+    [text] = await replies_to(api, message("how big is Lingang?"))
+    assert "119.5 km²" in text
+    [typing] = api.calls_of("sendChatAction")
+    assert typing.params["action"] == "typing"
+    assert typing.at < api.calls_of("sendMessage")[-1].at
 
 
 async def test_chinese_question_in_chinese(bot: Bot, api: FakeBotApi) -> None:
@@ -273,7 +290,8 @@ async def test_a_long_answer_is_split_at_paragraphs(api: FakeBotApi, tmp_path: P
 async def test_a_slow_chat_does_not_hold_up_the_others(bot: Bot, api: FakeBotApi) -> None:
     api.fail_next("sendMessage", "slow")
     api.push(message("hello", chat=777))
-    await asyncio.to_thread(api.wait_for, 1, "sendChatAction")
+    while api.faults["sendMessage"]:  # until chat 777's answer is in flight (and slow)
+        await asyncio.sleep(0.01)
     api.push(message("how big is Lingang?", chat=888))
     await asyncio.to_thread(api.wait_for, 2)
     assert [m["chat_id"] for m in api.sent()] == ["888", "777"]

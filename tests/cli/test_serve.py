@@ -82,7 +82,10 @@ def test_sigterm_finishes_the_reply_in_flight_then_exits(
     process, _ = serving
     api.fail_next("sendMessage", "slow")
     api.push(message("hello"))
-    api.wait_for(1, "sendChatAction")  # the update is being handled
+    deadline = time.monotonic() + 30
+    while api.faults["sendMessage"]:  # until the slow reply is on its way
+        assert time.monotonic() < deadline, "the update was not handled"
+        time.sleep(0.01)
     process.send_signal(signal.SIGTERM)
     # uvicorn re-raises the signal once it has shut down, so the exit status says SIGTERM
     assert process.wait(timeout=30) == -signal.SIGTERM

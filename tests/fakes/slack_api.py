@@ -2,7 +2,8 @@
 
 It answers the methods the bot uses, records every call (method, decoded parameters, headers,
 time when answered), keeps the messages it was asked to post, serves `response_url`s, and
-misbehaves on request: 429 with `Retry-After`, 500, a dropped connection, or a slow answer.
+misbehaves on request: 429 with `Retry-After`, 500, a dropped connection, or a slow answer;
+for the next few calls (`fail_next`) or for a while (`fail_until`, an outage).
 It speaks HTTP/1.1, so aiohttp's keep-alive connections are reused as with the real Slack.
 """
 
@@ -61,6 +62,8 @@ class FakeSlackApi:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)  # user id -> users.info
     socket_url: str = ""  # what apps.connections.open answers (FakeSocketMode.url)
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    outages: dict[str, tuple[str, float]] = field(default_factory=dict)  # method -> fault, until
+    slow_seconds: float = SLOW  # how long a "slow" call takes
     _next_ts: int = 100
     _lock: threading.Condition = field(default_factory=threading.Condition)
     _server: ThreadingHTTPServer | None = None
@@ -122,6 +125,22 @@ class FakeSlackApi:
         with self._lock:
             self.faults[method] += [fault] * times
 
+    def fail_until(self, method: str, fault: str, seconds: float) -> None:
+        """Make every call of `method` ("*": of every method, response_urls included) fail
+        with `fault` ("429", "500", "drop") for the next `seconds`: an outage. Faults queued
+        by `fail_next` come first."""
+        assert fault in FAULTS, fault
+        with self._lock:
+            self.outages[method] = (fault, time.monotonic() + seconds)
+
+    def _outage(self, method: str) -> str:
+        now = time.monotonic()
+        for name in (method, "*"):
+            fault, until = self.outages.get(name, ("", 0.0))
+            if now < until:
+                return fault
+        return ""
+
     def sent(self, method: str = "chat.postMessage") -> list[dict[str, Any]]:
         """Parameters of every successful call of `method`, in order."""
         return [c.params for c in self.calls_of(method)]
@@ -171,8 +190,9 @@ class FakeSlackApi:
             params["_hook"] = hook
         with self._lock:
             fault = self.faults[method].pop(0) if self.faults[method] else ""
+            fault = fault or self._outage(method)
         if fault == "slow":  # answers, but only after a while
-            time.sleep(SLOW)
+            time.sleep(self.slow_seconds)
             fault = ""
         answer = {} if fault or hook else self._answer(method, params, headers)
         with self._lock:

@@ -2,7 +2,8 @@
 
 It answers the methods the bot uses, serves queued updates to `getUpdates`, records every
 call (method, parameters, time when answered), and misbehaves on request: 429 with
-`retry_after`, 500, a dropped connection, or a slow answer.
+`retry_after`, 500, a dropped connection, or a slow answer; for the next few calls
+(`fail_next`) or for a while (`fail_until`, an outage).
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ class FakeBotApi:
     updates: list[dict[str, Any]] = field(default_factory=list)
     faults: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     webhook_url: str = ""
+    outages: dict[str, tuple[str, float]] = field(default_factory=dict)  # method -> fault, until
+    slow_seconds: float = SLOW  # how long a "slow" call takes
+    arrived: list[str] = field(default_factory=list)  # methods, as requests come in
     _next_message: int = 100
     _next_update: int = 1000
     _lock: threading.Condition = field(default_factory=threading.Condition)
@@ -79,6 +83,30 @@ class FakeBotApi:
         """Make the next calls of `method` fail ("429", "500", "drop") or be "slow"."""
         with self._lock:
             self.faults[method] += [fault] * times
+
+    def fail_until(self, method: str, fault: str, seconds: float) -> None:
+        """Make every call of `method` ("*": of every method) fail with `fault` ("429", "500",
+        "drop") for the next `seconds`: an outage. Faults queued by `fail_next` come first."""
+        with self._lock:
+            self.outages[method] = (fault, time.monotonic() + seconds)
+
+    def _outage(self, method: str) -> str | None:
+        now = time.monotonic()
+        for name in (method, "*"):
+            fault, until = self.outages.get(name, ("", 0.0))
+            if now < until:
+                return fault
+        return None
+
+    def wait_arrived(self, method: str, count: int = 1, timeout: float = 10) -> None:
+        """Block until `count` requests of `method` came in (answered yet or not)."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self.arrived.count(method) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{method}: {self.arrived.count(method)} of {count}")
+                self._lock.wait(left)
 
     def push(self, update: dict[str, Any]) -> dict[str, Any]:
         """Queue an update for getUpdates; it gets the next update_id unless it has one."""
@@ -122,9 +150,12 @@ class FakeBotApi:
         raw = request.rfile.read(length).decode() if length else ""
         params = {k: _value(v[0]) for k, v in parse_qs(raw, keep_blank_values=True).items()}
         with self._lock:
+            self.arrived.append(method)
+            self._lock.notify_all()
             fault = self.faults[method].pop(0) if self.faults[method] else None
+            fault = fault or self._outage(method)
         if fault == "slow":  # answers, but only after a while
-            time.sleep(SLOW)
+            time.sleep(self.slow_seconds)
             fault = None
         with self._lock:
             self.calls.append(
