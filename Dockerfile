@@ -1,0 +1,52 @@
+# The Lingang bot: `lingang-bot serve` with the semantic matcher, as a non-root user.
+# Build: docker compose build (see README "Production"). Settings come from the environment only;
+# none is baked in here but the container's paths.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+RUN groupadd --system --gid 10001 lingang \
+    && useradd --system --uid 10001 --gid lingang --home-dir /srv/lingang \
+        --shell /usr/sbin/nologin lingang
+
+WORKDIR /srv/lingang/src
+
+# Dependencies first, in their own layer: rebuilt only when pyproject.toml or the pins change.
+# The list is read from pyproject.toml (the dependencies and the `semantic` extra), pinned by
+# constraints.txt.
+COPY pyproject.toml constraints.txt ./
+RUN python -c "import tomllib; project = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(project['dependencies'] + project['optional-dependencies']['semantic']))" > requirements.txt \
+    && pip install -c constraints.txt -r requirements.txt
+
+# The bot itself (its dependencies are already there).
+COPY README.md ./
+COPY bot ./bot
+COPY intents ./intents
+COPY storage ./storage
+RUN pip install --no-deps . && rm -rf build *.egg-info
+
+# The FAQ catalog admins edit: docker-compose.yml mounts a named volume here, which Docker seeds
+# from this copy (owner included) the first time. The code and the model stay in the package.
+COPY --chown=lingang:lingang intents/catalog.yaml intents/sales.yaml intents/README.md /srv/lingang/intents/
+COPY --chown=lingang:lingang intents/faq /srv/lingang/intents/faq/
+COPY --chown=lingang:lingang intents/forms /srv/lingang/intents/forms/
+RUN mkdir -p /srv/lingang/data && chown lingang:lingang /srv/lingang/data
+
+ENV LINGANG_DATA_DIR=/srv/lingang/data \
+    LINGANG_INTENTS_DIR=/srv/lingang/intents \
+    LINGANG_HOST=0.0.0.0 \
+    LINGANG_PORT=8000
+
+WORKDIR /srv/lingang
+USER lingang
+EXPOSE 8000
+
+# Alive (not ready: /readyz, which checks the database and the catalog, is the proxy's check).
+# Slim images have no curl; Python's urllib is enough.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('LINGANG_PORT', '8000'), timeout=4)"]
+
+CMD ["lingang-bot", "serve", "--host", "0.0.0.0", "--port", "8000"]
