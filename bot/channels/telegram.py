@@ -128,6 +128,7 @@ class TelegramService:
         self._me = Identity(0, "")
         self._order = ChatOrder()
         self._unclaimed = UnclaimedDeliveries()
+        self._work: set[asyncio.Task[None]] = set()
 
     @property
     def bot(self) -> Any:
@@ -155,11 +156,18 @@ class TelegramService:
         """ "webhook" or "polling"."""
         return "webhook" if self.webhook else "polling"
 
-    async def stop(self) -> None:
-        """Stop fetching, let the update in hand finish, then disconnect."""
+    async def stop(self, grace: float = 20.0) -> None:
+        """Stop fetching, let the updates in hand finish (for up to `grace` seconds), then
+        disconnect."""
         updater = self.application.updater
         if updater is not None and updater.running:
             await updater.stop()
+        if self._work:
+            _, late = await asyncio.wait(set(self._work), timeout=grace)
+            for task in late:
+                task.cancel()
+            if late:
+                log.warning("%d acknowledged updates not answered before shutdown", len(late))
         if self.application.running:
             await self.application.stop()
         await self.application.shutdown()
@@ -199,8 +207,18 @@ class TelegramService:
             log.warning("update not recorded (database unavailable); answering it anyway")
             first = True
         if first:
-            await self.handle(update, claimed=True)
+            # Acknowledged once recorded, answered after: Telegram has at most a few dozen
+            # deliveries open at a time (max_connections), so slow answers would hold up others.
+            task = asyncio.create_task(self._answer(update))
+            self._work.add(task)
+            task.add_done_callback(self._work.discard)
         return 200
+
+    async def _answer(self, update: Update) -> None:
+        try:
+            await self.handle(update, claimed=True)
+        except Exception:
+            log.exception("update %d was not answered", update.update_id)
 
     async def handle(self, update: Update, *, claimed: bool = False) -> None:
         """Translate, decide, reply."""

@@ -88,9 +88,9 @@ def _lifespan(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             if slack is not None:
-                await slack.stop()
+                await slack.stop(app.settings.grace_seconds)
             if telegram is not None:
-                await telegram.stop()
+                await telegram.stop(app.settings.grace_seconds)
 
     return lifespan
 
@@ -152,7 +152,7 @@ def create_app(
 
         @web.post("/telegram/webhook")
         async def telegram_webhook(request: Request) -> Response:
-            """One update from Telegram; 200 once it is handled (see `receive_webhook`)."""
+            """One update from Telegram; 200 once it is recorded (see `receive_webhook`)."""
             given = request.headers.get(SECRET_HEADER, "").encode()
             if not expected or not hmac.compare_digest(given, expected):
                 return Response(status_code=403)

@@ -129,7 +129,7 @@ def test_webhook_mode_does_not_set_the_webhook_on_start(api: FakeBotApi, tmp_pat
         )
         with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
             assert answer.status == 200
-        assert len(api.texts()) == 1
+        api.wait_for(1)
         assert api.sent("setWebhook") == []
         assert api.sent("getUpdates") == []
     finally:

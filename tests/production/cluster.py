@@ -194,7 +194,7 @@ class Cluster:
     def telegram(self, i: int, update: dict[str, Any]) -> int:
         """Deliver an update to replica `i`'s webhook, as Telegram does; the HTTP status.
 
-        The webhook answers once the update is handled, so the replies are at the fake then.
+        The webhook answers once the update is recorded; the replies follow.
         """
         if "update_id" not in update:
             update = {"update_id": next(_update_ids), **update}
@@ -205,10 +205,34 @@ class Cluster:
         )
         return response.status_code
 
-    def telegram_say(self, i: int, update: dict[str, Any]) -> list[str]:
-        """Deliver an update to replica `i`; the texts the bot sent in answer."""
+    def telegram_say(self, i: int, update: dict[str, Any], expect: str | None = None) -> list[str]:
+        """Deliver an update to replica `i`; the texts the bot sent in answer: up to one with
+        `expect` in it (a chat gets a message a second), or else once no more come."""
         before = len(self.telegram_api.texts())
         assert self.telegram(i, update) == 200
+        if expect is None:
+            return self.telegram_replies(before)
+        wanted = expect
+
+        def arrived() -> bool:
+            return any(wanted in text for text in self.telegram_api.texts()[before:])
+
+        wait_until(arrived, 20, f"a Telegram message with {expect!r}")
+        return self.telegram_api.texts()[before:]
+
+    def telegram_replies(self, before: int, quiet: float = 0.3, timeout: float = 20) -> list[str]:
+        """The texts sent after the first `before`, once some came and then no more for
+        `quiet` seconds."""
+        seen, since = before, time.monotonic()
+
+        def settled() -> bool:
+            nonlocal seen, since
+            now = len(self.telegram_api.texts())
+            if now != seen:
+                seen, since = now, time.monotonic()
+            return now > before and time.monotonic() - since >= quiet
+
+        wait_until(settled, timeout, "the bot's answer on Telegram")
         return self.telegram_api.texts()[before:]
 
     # -- Slack ------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ to a fake Bot API on 127.0.0.1."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from bot.config import Settings
 from bot.web.app import SECRET_HEADER, create_app
 from storage.db import Database
 from tests.chat import sql_stores
-from tests.fakes.telegram_api import SECRET, TOKEN, FakeBotApi, message
+from tests.fakes.telegram_api import SECRET, SLOW, TOKEN, FakeBotApi, message
 
 URL = "/telegram/webhook"
 
@@ -52,11 +53,14 @@ def delivery(update_id: int, text: str) -> dict[str, Any]:
     return {"update_id": update_id, **message(text)}
 
 
-def test_the_right_secret_is_answered_once_recorded(client: TestClient, api: FakeBotApi) -> None:
+def test_the_right_secret_is_acknowledged_once_recorded_then_answered(
+    client: TestClient, api: FakeBotApi
+) -> None:
     response = client.post(
         URL, json=delivery(1, "how big is Lingang?"), headers={SECRET_HEADER: SECRET}
     )
     assert response.status_code == 200
+    api.wait_for(1)
     [text] = api.texts()
     assert "119.5 km²" in text
     assert api.sent("getUpdates") == [], "a webhook bot does not poll"
@@ -87,7 +91,21 @@ def test_a_redelivery_is_acknowledged_but_answered_once(
     for _ in range(3):
         response = client.post(URL, json=delivery(3, "hello"), headers={SECRET_HEADER: SECRET})
         assert response.status_code == 200
-    assert len(api.texts()) == 1
+    api.wait_for(1)
+    client.post(URL, json=delivery(30, "thanks"), headers={SECRET_HEADER: SECRET})
+    api.wait_for(2)  # answered in order after the first: no second answer to update 3 came
+    assert len(api.texts()) == 2
+
+
+def test_a_slow_answer_does_not_hold_up_the_acknowledgement(
+    client: TestClient, api: FakeBotApi
+) -> None:
+    api.fail_next("sendMessage", "slow")
+    started = time.monotonic()
+    response = client.post(URL, json=delivery(6, "hello"), headers={SECRET_HEADER: SECRET})
+    assert response.status_code == 200
+    assert time.monotonic() - started < SLOW, "acknowledged before the reply went out"
+    api.wait_for(1)
 
 
 @pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"no": "update id"}'])
@@ -119,11 +137,13 @@ def test_while_the_database_is_down_updates_are_answered_once_all_the_same(
                 question = delivery(4, "how big is Lingang?")
                 response = cut_off.post(URL, json=question, headers={SECRET_HEADER: SECRET})
                 assert response.status_code == 200
+            api.wait_for(1)
             [answer] = api.texts()
             assert "119.5 km²" in answer, "FAQ answers need no database"
             form_answer = delivery(5, "ann@acme.de")
             response = cut_off.post(URL, json=form_answer, headers={SECRET_HEADER: SECRET})
             assert response.status_code == 200
+            api.wait_for(2)
             assert "couldn't" in api.texts()[-1], "the prospect is told it was not saved"
         assert len(api.texts()) == 2
     finally:
