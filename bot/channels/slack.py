@@ -21,8 +21,10 @@ from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import aiohttp
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
@@ -83,7 +85,7 @@ STATUS_OF: dict[SalesAction, LeadStatus] = {
 }
 
 
-def retrying_client(token: str, base_url: str) -> AsyncWebClient:
+def retrying_client(token: str | None, base_url: str) -> AsyncWebClient:
     """A Web API client that waits out 429s (`Retry-After`) and retries connection errors."""
     client = AsyncWebClient(token=token, base_url=base_url)
     client.retry_handlers = [
@@ -192,8 +194,19 @@ class SlackService:
         self._app_token = app_token
         self.client = retrying_client(token, base_url)
         self.socket_mode = app_token is not None
+        self._token = token
+
+        async def authorize(
+            enterprise_id: str | None, team_id: str | None, user_id: str | None
+        ) -> AuthorizeResult:  # slack-bolt passes arguments by these names
+            return await self._authorize(enterprise_id, team_id, user_id)
+
         self.app = AsyncApp(
-            client=self.client,
+            # No token here: `_authorize` hands slack-bolt the token and who the bot is, so
+            # that it never calls auth.test on a request (and drops the request when Slack's
+            # API is down at that moment).
+            client=retrying_client(None, base_url),
+            authorize=authorize,
             signing_secret=signing_secret or "",
             request_verification_enabled=not self.socket_mode,
             ignoring_self_events_enabled=True,
@@ -208,13 +221,40 @@ class SlackService:
     # -- life cycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Learn who the bot is (auth.test); in Socket Mode, connect."""
-        who = await self.client.auth_test()
-        self._me = Identity(str(who.get("user_id", "")), str(who.get("bot_id", "")))
+        """Learn who the bot is (auth.test); in Socket Mode, connect.
+
+        When Slack's API cannot be reached now, the bot starts all the same (Telegram and the
+        web chat need no Slack) and asks again with the next Slack request.
+        """
+        try:
+            await self._identify()
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("slack auth.test failed (%s); asking again later", failure_reason(exc))
         if self._app_token is not None:
             self._handler = AsyncSocketModeHandler(self.app, self._app_token)
             await self._handler.connect_async()  # type: ignore[no-untyped-call]
         log.info("slack app started (%s)", "socket mode" if self.socket_mode else "http")
+
+    async def _identify(self) -> Identity:
+        """Who the bot is, from auth.test once it has answered."""
+        if not self._me.user_id:
+            who = await self.client.auth_test()
+            self._me = Identity(str(who.get("user_id", "")), str(who.get("bot_id", "")))
+        return self._me
+
+    async def _authorize(
+        self, enterprise_id: str | None, team_id: str | None, user_id: str | None
+    ) -> AuthorizeResult:
+        """slack-bolt's `authorize`: this workspace's bot token and the bot's ids."""
+        me = await self._identify()
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            bot_user_id=me.user_id,
+            bot_id=me.bot_id,
+            bot_token=self._token,
+            user_id=user_id,
+        )
 
     async def stop(self, grace: float = 20.0) -> None:
         """Stop receiving, then let the work in hand finish."""

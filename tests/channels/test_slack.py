@@ -446,3 +446,24 @@ async def test_socket_mode_receives_acknowledges_and_answers(
             assert len(slack_api.sent()) == 1, "a retried envelope is answered once"
         finally:
             await service.stop()
+
+
+def test_auth_test_is_asked_once_at_start_never_per_request(
+    client: TestClient, slack_api: FakeSlackApi
+) -> None:
+    # auth.test failing after the start (an outage of that method) costs no message.
+    slack_api.fail_until("auth.test", "500", 60)
+    [reply] = say(client, slack_api, "how big is Lingang?")
+    assert "119.5" in reply["text"]
+    assert len(slack_api.calls_of("auth.test")) == 1
+
+
+def test_slack_down_at_start_does_not_stop_the_bot(app: App, slack_api: FakeSlackApi) -> None:
+    slack_api.fail_until("auth.test", "500", 60)
+    slack = build_slack(app)
+    assert slack is not None
+    with TestClient(create_app(app, None, slack)) as web:  # starts all the same
+        assert web.get("/healthz").status_code == 200
+        slack_api.fail_until("auth.test", "500", 0)  # Slack is back
+        [reply] = say(web, slack_api, "how big is Lingang?")
+        assert "119.5" in reply["text"]

@@ -120,8 +120,7 @@ def test_platform_apis_failing_for_a_minute_deliver_everything_once_afterwards(
             step.expect in text for text in cluster.telegram_say(0, step.update(CHAT), step.expect)
         )
     telegram_before = len(api.texts())
-    # The Slack prospect has been talking with the bot already (slack-bolt checks the token
-    # with auth.test on the first request a process gets, and drops it if that fails).
+    # The Slack prospect has been talking with the bot already.
     cluster.slack_say(0, "hello", "", user="U0API", channel="D0API")
     slack_before = len(slack_api.sent())
 
