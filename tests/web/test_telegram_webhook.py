@@ -177,4 +177,6 @@ def test_two_processes_on_one_database_answer_a_redelivery_once(
                 assert response.status_code == 200
     finally:
         second.close()
+    api.wait_for(1)
+    time.sleep(0.3)  # time for a second answer, were there one
     assert len(api.texts()) == 1
