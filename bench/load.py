@@ -38,7 +38,6 @@ import sys
 import tempfile
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -52,18 +51,15 @@ sys.path.insert(0, str(ROOT))  # the fakes live with the tests
 
 import aiohttp  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot.config import env_names  # noqa: E402
 from intents.catalog import load_catalog  # noqa: E402
+from tests.databases import fresh_postgres  # noqa: E402
 from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlackApi  # noqa: E402
 from tests.fakes.slack_requests import dm, encode, signed_headers  # noqa: E402
 from tests.fakes.telegram_api import SECRET, TOKEN, FakeBotApi, press, user  # noqa: E402
 from tests.fakes.telegram_api import message as telegram_message  # noqa: E402
 
-ADMIN_URL = os.environ.get(
-    "LINGANG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 SCRIPT = str(Path(sys.executable).parent / "lingang-bot")
 SALES_CHANNEL = "C0SALES01"
 WEBHOOK = "https://bot.example.com/telegram/webhook"
@@ -127,22 +123,6 @@ def fakes() -> Iterator[Fakes]:
 
 
 # -- the database and the replicas ---------------------------------------------------------------
-
-
-@contextmanager
-def fresh_database() -> Iterator[str]:
-    """A new, empty PostgreSQL database on the test server, dropped afterwards."""
-    admin_url = make_url(ADMIN_URL)
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"lingang_load_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def settings_env(database_url: str, api: Fakes, matcher: str, data_dir: Path) -> dict[str, str]:
@@ -404,7 +384,10 @@ def run_replicas(
     count: int, args: argparse.Namespace, api: Fakes, rates: list[int]
 ) -> tuple[list[Step], list[float]]:
     """A fresh database, `count` replicas on it, every rate; the steps and the peak RSS."""
-    with fresh_database() as url, tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
+    with (
+        fresh_postgres("lingang_load") as url,
+        tempfile.TemporaryDirectory(prefix="bench-load-") as tmp,
+    ):
         env = settings_env(url, api, args.matcher, Path(tmp) / "data")
         migrated = subprocess.run(  # noqa: S603  (our own console script)
             [SCRIPT, "db", "upgrade"], env=env, cwd=tmp, capture_output=True, check=False

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import uuid
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import text
 
 from bot.config import env_names
 from intents.catalog import PACKAGED_DIR
@@ -19,11 +16,9 @@ from intents.semantic import EmbeddingCache, MiniLmEncoder, SemanticUnavailable
 from storage.db import Database
 from storage.models import Base
 from tests.chat import Chat, Stores, memory_stores, sql_stores
+from tests.databases import PostgresUnreachable, fresh_postgres, unavailable
 from tests.fakes.telegram_api import FakeBotApi
 
-POSTGRES_ADMIN_URL = os.environ.get(
-    "LINGANG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 BACKENDS = ["sqlite", "postgresql"]
 MATCHERS = ["lexical", "semantic"]
 
@@ -48,9 +43,7 @@ def encoder() -> MiniLmEncoder:
     try:
         return MiniLmEncoder()
     except SemanticUnavailable as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
+        unavailable(str(exc))
 
 
 @pytest.fixture(scope="session")
@@ -74,28 +67,15 @@ def postgres_url() -> Iterator[str]:
 
     Without a server the PostgreSQL tests are skipped on a developer machine and fail in CI.
     """
-    admin_url = make_url(POSTGRES_ADMIN_URL)
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"lingang_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        message = f"PostgreSQL at {admin_url.render_as_string()} is not reachable: {exc.orig}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
-    database = Database(url)
-    database.upgrade()
-    database.dispose()
-    try:
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(fresh_postgres("lingang_test"))
+        except PostgresUnreachable as exc:
+            unavailable(str(exc))
+        database = Database(url)
+        database.upgrade()
+        database.dispose()
         yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")

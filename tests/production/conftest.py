@@ -3,33 +3,21 @@ migrates it), or on a throwaway server of their own for the tests that stop the 
 
 from __future__ import annotations
 
-import os
-import uuid
+import contextlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 
 from tests.cli.commands import run
-from tests.conftest import POSTGRES_ADMIN_URL
+from tests.databases import PostgresUnreachable, fresh_postgres, unavailable
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeBotApi
 from tests.production.cluster import Cluster
 from tests.production.pgserver import PostgresUnavailable, ThrowawayPostgres
 
 MakeCluster = Callable[..., Cluster]
-
-
-def _unavailable(message: str) -> NoReturn:
-    """Fail in CI, where the service must be there; skip on a developer machine."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 def migrate(url: str, folder: Path) -> None:
@@ -42,23 +30,13 @@ def migrate(url: str, folder: Path) -> None:
 def machine_database_in(folder: Path) -> Iterator[str]:
     """A fresh database on the machine's PostgreSQL, migrated by `lingang-bot db upgrade`
     (run in `folder`); dropped afterwards."""
-    admin_url = make_url(POSTGRES_ADMIN_URL)
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"lingang_replicas_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        _unavailable(f"PostgreSQL at {admin_url.render_as_string()} is not reachable: {exc.orig}")
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
-    try:
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(fresh_postgres("lingang_replicas"))
+        except PostgresUnreachable as exc:
+            unavailable(str(exc))
         migrate(url, folder)
         yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture
@@ -74,7 +52,7 @@ def throwaway_postgres() -> Iterator[ThrowawayPostgres]:
     try:
         server = ThrowawayPostgres()
     except PostgresUnavailable as exc:
-        _unavailable(str(exc))
+        unavailable(str(exc))
     try:
         yield server.create()
     finally:
