@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -63,7 +64,9 @@ from tests.fakes.telegram_api import message as telegram_message  # noqa: E402
 SCRIPT = str(Path(sys.executable).parent / "lingang-bot")
 SALES_CHANNEL = "C0SALES01"
 WEBHOOK = "https://bot.example.com/telegram/webhook"
-FORM_PACE = 0.5  # seconds a prospect takes between two answers of the lead form
+FORM_PACE = 0.5  # seconds a prospect takes to type an answer of the lead form
+REPLY_TIMEOUT = 20.0  # seconds a prospect waits for the bot's next question
+READ_ALL = 1.2  # seconds without a new message after which the bot has said all it had to
 FORM: list[tuple[str, str]] = [
     ("say", "I'd like a quote"),
     ("press", "form:agree"),
@@ -85,10 +88,20 @@ FORM: list[tuple[str, str]] = [
 def _serve_fakes(pipe: Connection) -> None:
     with FakeBotApi() as telegram, FakeSlackApi() as slack:
         pipe.send((telegram.base_url, slack.base_url))
+        per_chat: Counter[str] = Counter()
+        counted = 0
         while True:
             request = pipe.recv()
             if request == "stop":
                 return
+            if isinstance(request, int):  # messages sent to one Telegram chat
+                calls = telegram.calls[counted:]  # only appended to: count the new ones
+                counted += len(calls)
+                for call in calls:
+                    if call.method == "sendMessage" and "fault" not in call.params:
+                        per_chat[str(call.params["chat_id"])] += 1
+                pipe.send(per_chat[str(request)])
+                continue
             pipe.send((len(telegram.sent()), len(slack.sent())))
 
 
@@ -106,6 +119,11 @@ class Fakes:
         self.pipe.send("count")
         telegram, slack = self.pipe.recv()
         return int(telegram), int(slack)
+
+    def sent_to(self, chat: int) -> int:
+        """Messages sent to one Telegram chat so far."""
+        self.pipe.send(chat)
+        return int(self.pipe.recv())
 
 
 @contextmanager
@@ -170,10 +188,10 @@ class Replica:
         """Its address."""
         return f"http://127.0.0.1:{self.port}"
 
-    def peak_rss_mb(self) -> float:
-        """The most memory the process has held (VmHWM), in MB."""
+    def rss_mb(self, field: str = "VmRSS") -> float:
+        """The memory the process holds now (VmRSS) or held at most (VmHWM), in MB."""
         status = Path(f"/proc/{self.process.pid}/status").read_text()
-        kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
+        kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith(field))
         return kb / 1024
 
 
@@ -234,6 +252,8 @@ class Step:
     errors: int = 0
     latencies: list[float] = field(default_factory=list)
     replies: tuple[int, int] = (0, 0)
+    elapsed: float = 0.0  # seconds from the first message to the last acknowledgement
+    rss: list[float] = field(default_factory=list)  # MB each replica holds after the step
 
     def p(self, q: int) -> float:
         """The q-th percentile of the latency, in ms."""
@@ -245,16 +265,19 @@ class Step:
         """One row of the report."""
         return (
             f"{self.replicas} replica(s) {self.rate:>4}/s for {self.seconds:.0f} s: sent "
-            f"{self.sent}, acknowledged {self.acked} ({self.acked / self.seconds:.1f}/s), errors "
+            f"{self.sent}, acknowledged {self.acked} "
+            f"({self.acked / max(self.seconds, self.elapsed):.1f}/s), errors "
             f"{self.errors}, p50 {self.p(50):.1f} ms, p99 {self.p(99):.1f} ms, replies "
-            f"telegram {self.replies[0]} slack {self.replies[1]}"
+            f"telegram {self.replies[0]} slack {self.replies[1]}, RSS "
+            f"{', '.join(f'{mb:.0f} MB' for mb in self.rss)}"
         )
 
 
 class Load:
     """Signed requests to the replicas, round-robin."""
 
-    def __init__(self, replicas: list[Replica], session: aiohttp.ClientSession) -> None:
+    def __init__(self, replicas: list[Replica], session: aiohttp.ClientSession, api: Fakes) -> None:
+        self._api = api
         self._targets = itertools.cycle(replicas)
         self._session = session
         self._update = itertools.count(10_000_000)
@@ -269,7 +292,7 @@ class Load:
             async with self._session.post(url, data=body, headers=headers) as answer:
                 await answer.read()
                 ok = 200 <= answer.status < 300
-        except aiohttp.ClientError:
+        except (aiohttp.ClientError, TimeoutError):
             ok = False
         if ok:
             step.acked += 1
@@ -315,16 +338,30 @@ class Load:
             await self.slack(step, question, person)
 
     async def lead_form(self, step: Step, chat: int) -> None:
-        """A prospect walking the whole lead form on Telegram, at a human pace."""
+        """A prospect walking the whole lead form on Telegram: each answer once the bot has
+        asked for it (a person reads all the bot said: a chat gets a message a second), then a
+        moment to type."""
         for kind, value in FORM:
             said = value.format(chat=chat)
             update = telegram_message(said, chat=chat) if kind == "say" else press(value, chat)
+            seen = self._api.sent_to(chat)
             await self.telegram(step, update)
+            answered, since = False, time.monotonic()
+            deadline = since + REPLY_TIMEOUT
+            while time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+                now = self._api.sent_to(chat)
+                if now != seen:
+                    answered, seen, since = True, now, time.monotonic()
+                elif answered and time.monotonic() - since > READ_ALL:
+                    break
             await asyncio.sleep(FORM_PACE)
 
     async def run(self, step: Step, forms: int, first_chat: int) -> None:
-        """Send `step.rate` messages a second for `step.seconds`, on schedule."""
-        tasks = [asyncio.create_task(self.lead_form(step, first_chat + i)) for i in range(forms)]
+        """Send `step.rate` questions a second for `step.seconds`, on schedule, while `forms`
+        prospects walk the lead form."""
+        walking = [asyncio.create_task(self.lead_form(step, first_chat + i)) for i in range(forms)]
+        asked = []
         total = int(step.rate * step.seconds)
         begin = time.perf_counter()
         for n in range(total):
@@ -332,8 +369,10 @@ class Load:
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(self.question(step, n)))
-        await asyncio.gather(*tasks)
+            asked.append(asyncio.create_task(self.question(step, n)))
+        await asyncio.gather(*asked)
+        step.elapsed = time.perf_counter() - begin  # to the last question's acknowledgement
+        await asyncio.gather(*walking)
 
 
 async def drained(api: Fakes, quiet: float = 1.0, timeout: float = 60) -> tuple[int, int]:
@@ -356,7 +395,7 @@ async def measure(
     timeout = aiohttp.ClientTimeout(total=30)
     steps = []
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        load = Load(replicas, session)
+        load = Load(replicas, session, api)
         warm = Step(len(replicas), 20, 2)
         await load.run(warm, 0, 0)
         for i, rate in enumerate(rates):
@@ -365,6 +404,7 @@ async def measure(
             await load.run(step, forms, 1_000_000 * (len(replicas) * 10 + i + 1))
             after = await drained(api)
             step.replies = (after[0] - before[0], after[1] - before[1])
+            step.rss = [replica.rss_mb() for replica in replicas]
             print(step.line(), flush=True)
             steps.append(step)
     return steps
@@ -397,7 +437,7 @@ def run_replicas(
         replicas = [start_replica(env, Path(tmp)) for _ in range(count)]
         try:
             steps = asyncio.run(measure(replicas, rates, args.seconds, args.forms, api))
-            rss = [replica.peak_rss_mb() for replica in replicas]
+            rss = [replica.rss_mb("VmHWM") for replica in replicas]
         finally:
             for replica in replicas:
                 stop_replica(replica)
@@ -440,8 +480,10 @@ def main() -> None:
     if 1 in best and len(best) > 1:
         for count, rate in best.items():
             if count != 1:
-                ratio = rate / best[1] if best[1] else float("nan")
-                print(f"{count} replicas / 1 replica: ratio {ratio:.2f}")
+                if best[1]:
+                    print(f"{count} replicas / 1 replica: ratio {rate / best[1]:.2f}")
+                else:
+                    print(f"{count} replicas / 1 replica: no ratio (one replica sustained none)")
 
 
 if __name__ == "__main__":
