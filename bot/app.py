@@ -12,10 +12,8 @@ from bot.channels.slack import SlackService
 from bot.channels.slack_sales import SlackSalesNotifier
 from bot.channels.telegram import TelegramService
 from bot.config import Settings
-from bot.core.dashboard import LeadQuery
 from bot.core.engine import Engine
 from bot.core.ports import Notifier
-from bot.core.records import LEAD_STATUSES
 from bot.logs import log_handler
 from bot.metrics import DatabaseReading, Metrics
 from bot.notifications import LogNotifier, Relay
@@ -189,11 +187,7 @@ def build_app(settings: Settings) -> App:
 
 def read_database(storage: Storage) -> DatabaseReading:
     """What the metrics read from the database: leads by status, notifications waiting."""
-    leads: dict[str, int] = {
-        status: storage.dashboard.leads(LeadQuery(status=status, limit=0)).total
-        for status in LEAD_STATUSES
-    }
-    return DatabaseReading(leads, storage.outbox.depth())
+    return DatabaseReading(storage.dashboard.by_status(), storage.outbox.depth())
 
 
 def open_notifier(

@@ -94,6 +94,13 @@ class SqlDashboard:
             total = int(session.scalar(counted) or 0)
         return LeadPage(leads, total)
 
+    def by_status(self) -> dict[str, int]:
+        """How many leads are at each status (every status, zeros included), in one query."""
+        counted = select(LeadRow.status, func.count()).group_by(LeadRow.status)
+        with self._db.transaction() as session:
+            found = {str(status): int(n) for status, n in session.execute(counted)}
+        return {status: found.get(status, 0) for status in LEAD_STATUSES}
+
     def channels(self) -> list[str]:
         """The channels leads came from, for the filter's choices."""
         with self._db.transaction() as session:

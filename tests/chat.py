@@ -17,6 +17,7 @@ from bot.core.ports import (
     PrivacyRegistry,
     QuestionLog,
     TranscriptLog,
+    TurnObserver,
 )
 from intents.catalog import PACKAGED_DIR
 from intents.knowledge import KnowledgeBase
@@ -52,8 +53,13 @@ class Stores:
     outbox: Outbox
     privacy: PrivacyRegistry
 
-    def engine(self, knowledge: KnowledgeBase, clock: Clock = utc_now) -> Engine:
-        """An engine wired to these stores."""
+    def engine(
+        self,
+        knowledge: KnowledgeBase,
+        clock: Clock = utc_now,
+        observer: TurnObserver | None = None,
+    ) -> Engine:
+        """An engine wired to these stores (and to `observer`, if given)."""
         return Engine(
             knowledge,
             conversations=self.conversations,
@@ -64,6 +70,7 @@ class Stores:
             privacy=self.privacy,
             retention_days=365,
             clock=clock,
+            observer=observer,
         )
 
 

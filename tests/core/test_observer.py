@@ -3,7 +3,6 @@ channel, how the turn went, and how long it took."""
 
 from __future__ import annotations
 
-from bot.core.engine import Engine
 from bot.core.messages import Incoming
 from intents.knowledge import KnowledgeBase
 from tests.chat import memory_stores
@@ -21,16 +20,7 @@ class Recorder:
 
 def test_every_kind_of_turn_is_observed_with_its_outcome(knowledge: KnowledgeBase) -> None:
     stores, recorder = memory_stores(), Recorder()
-    engine = Engine(
-        knowledge,
-        conversations=stores.conversations,
-        deliveries=stores.deliveries,
-        transcripts=stores.transcripts,
-        questions=stores.questions,
-        leads=stores.leads,
-        privacy=stores.privacy,
-        observer=recorder,
-    )
+    engine = stores.engine(knowledge, observer=recorder)
     said = [
         Incoming("test", "c1", "u1", text="where is Lingang?", event_id="e1"),
         Incoming("test", "c1", "u1", text="where is Lingang?", event_id="e1"),

@@ -188,3 +188,11 @@ def test_channels_of_the_leads(database: Database) -> None:
     submit(database, "a", NOON)
     submit(database, "b", NOON)
     assert SqlDashboard(database).channels() == ["telegram"]
+
+
+def test_leads_by_status_counts_every_status_zeros_included(database: Database) -> None:
+    now = datetime.now(UTC)
+    ids = [submit(database, f"s{n}", now, email=f"s{n}@example.com") for n in range(3)]
+    SqlLeadRepository(database).set_status(ids[0], "won", "t", None)
+    counts = SqlDashboard(database).by_status()
+    assert counts == {"new": 2, "contacted": 0, "qualified": 0, "won": 1, "lost": 0}
