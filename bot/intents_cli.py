@@ -12,6 +12,7 @@ from bot.app import open_encoder, open_knowledge
 from bot.commandline import fail, settings_or_exit
 from bot.config import Settings
 from intents.catalog import CatalogError
+from intents.coverage import COVERAGE_FILE, measure_coverage
 from intents.evaluation import DatasetError, Report, evaluate, load_dataset
 from intents.knowledge import KnowledgeBase
 from intents.quality import TestReport, check, run_tests
@@ -38,16 +39,30 @@ def _knowledge(settings: Settings, directory: Path | None) -> KnowledgeBase:
 
 
 @intents_cli.command("check")
-def check_command(directory: Directory = None) -> None:
-    """Find schema errors, duplicates, missing languages, long answers and stray examples."""
+def check_command(
+    directory: Directory = None,
+    listing: Annotated[
+        bool,
+        typer.Option(
+            "--coverage", help="Also list the intents that answer each part of the sources."
+        ),
+    ] = False,
+) -> None:
+    """Find schema errors, duplicates, missing languages, long answers, stray examples and
+    parts of the fact sheet and seed article (coverage.yaml) that no intent answers."""
     knowledge = _knowledge(settings_or_exit(), directory).current
-    problems = check(knowledge.catalog, knowledge.matcher)
+    catalog = knowledge.catalog
+    coverage = measure_coverage(catalog.directory, catalog.intents)
+    problems = check(catalog, knowledge.matcher) + (coverage.problems() if coverage else [])
     for problem in problems:
         typer.echo(str(problem))
-    intents = len(knowledge.catalog.intents)
+    if listing and coverage:
+        typer.echo("\n".join(coverage.listing()))
+    intents = len(catalog.intents)
     if problems:
         fail(f"{len(problems)} problem(s) in {intents} intents")
     typer.echo(f"ok: {intents} intents, no problems")
+    typer.echo(coverage.summary() if coverage else f"coverage: no {COVERAGE_FILE}, not measured")
 
 
 @intents_cli.command("test")
