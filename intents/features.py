@@ -61,6 +61,10 @@ def ngrams(normalized: str) -> list[str]:
     return grams
 
 
+def _is_han_unigram(gram: str) -> bool:
+    return gram.startswith("h:") and len(gram) == 3
+
+
 class Vectorizer:
     """Maps normalised texts to `SparseVector`s over the n-grams seen when it was built."""
 
@@ -88,6 +92,11 @@ class Vectorizer:
     def size(self) -> int:
         """Number of features."""
         return len(self.vocabulary)
+
+    def known_share(self, normalized: str) -> float:
+        """Share of the text's words (Latin) and characters (Chinese) seen in the examples."""
+        units = [g for g in ngrams(normalized) if g.startswith("w:") or _is_han_unigram(g)]
+        return sum(g in self.vocabulary for g in units) / len(units) if units else 0.0
 
     def vector(self, normalized: str) -> SparseVector:
         """The unit-length TF-IDF vector of one normalised text (unknown n-grams dropped)."""

