@@ -253,3 +253,18 @@ def test_a_conversation_reaches_a_lead_on_every_channel(
     [lead] = stores.leads.find(LeadFilter())
     expected = (driver.channel, driver.user_id(user), "ann@acme.de")
     assert (lead.channel, lead.user_id, lead.answers["email"]) == expected
+
+
+def test_a_follow_up_is_read_with_the_previous_question_on_every_channel(
+    driver: Driver, knowledge: KnowledgeBase
+) -> None:
+    engine = memory_stores().engine(knowledge)
+
+    def say(user: str, text: str) -> Shown:
+        return driver.sees(engine.handle(driver.says(user, text)))
+
+    say("3001", "what is dishui lake")
+    assert "5.56 million m²" in say("3001", "how big is it?").text
+    say("3002", "滴水湖在哪")
+    assert "556 万平方米" in say("3002", "面积多大？").text
+    assert "5.56 million m²" not in say("3003", "how big is it?").text  # no context: Lingang
