@@ -42,8 +42,9 @@ class Topic(Model):
 
     @model_validator(mode="after")
     def _one_answer(self) -> Self:
-        if bool(self.intents) == (self.not_for_prospects is not None):
-            raise ValueError("give either intents or not_for_prospects")
+        # Neither is allowed: the topic is then reported as uncovered, like a heading with [].
+        if self.intents and self.not_for_prospects is not None:
+            raise ValueError("give either intents or not_for_prospects, not both")
         return self
 
 

@@ -166,7 +166,14 @@ def test_a_malformed_mapping_is_named_with_its_line(tmp_path: Path) -> None:
     assert all(p.location == f"{tmp_path / 'coverage.yaml'}:5" for p in report.errors)
 
 
-def test_a_topic_needs_intents_or_a_reason_but_not_both(tmp_path: Path) -> None:
+def test_a_topic_mapped_to_no_intent_is_uncovered(tmp_path: Path) -> None:
+    empty = MAPPING.replace("intents: [history]}", "intents: []}")
+    report = measure_coverage(write_catalog(tmp_path, empty), INTENTS)
+    assert report is not None
+    assert any("'founded   in 2019' is mapped to no intent" in m for m in messages(report))
+
+
+def test_a_topic_takes_intents_or_a_reason_but_not_both(tmp_path: Path) -> None:
     both = MAPPING.replace("intents: [history]}", "intents: [history], not_for_prospects: old}")
     report = measure_coverage(write_catalog(tmp_path, both), INTENTS)
     assert report is not None
