@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import string
 from collections.abc import Iterator
+from functools import cached_property
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from intents.content import Localized, Model, Phrases
+from intents.content import Localized, Model, Phrases, Text
+from intents.countries import CountryIndex, library_names
 
-FieldKind = Literal["text", "email", "phone", "choice"]
+FieldKind = Literal["text", "email", "phone", "choice", "country"]
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
 
 
@@ -85,11 +87,72 @@ class FormButtons(Model):
 
 
 class FormWords(Model):
-    """Typed words that act like buttons."""
+    """Typed words that act like buttons, and the words that tell a question from an answer."""
 
     cancel: Phrases
     back: Phrases
     skip: Phrases
+    # A message starting with one of these reads as a question when the catalog can answer it.
+    question_starts: Phrases
+    # A message ending with one of these reads as a question, like one ending in "?".
+    question_ends: Phrases
+    # A message with one of these anywhere reads as a question when the catalog can answer it.
+    question_inside: Phrases
+    # Written for "@" by someone who does not know how to type it ("john at gmail").
+    email_at: Phrases
+
+
+class CountryWords(Model):
+    """What the lead form adds to the libraries' country names (see `intents.countries`)."""
+
+    # ISO 3166-1 alpha-2 code -> names neither CLDR nor ISO has ("UK", "PRC", "Holland").
+    aliases: dict[Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")], tuple[Text, ...]]
+    # Words around a country's name, dropped from the start of an answer ("we are based in").
+    fillers: Phrases
+    # Codes that are also words ("no", "in", "can"): codes only when typed in capitals.
+    word_codes: tuple[Text, ...] = ()
+
+    @model_validator(mode="after")
+    def _known_codes(self) -> CountryWords:
+        unknown = set(self.aliases) - set(library_names().countries)
+        if unknown:
+            raise ValueError(f"aliases: no country has the code(s) {sorted(unknown)}")
+        return self
+
+    @cached_property
+    def index(self) -> CountryIndex:
+        """The country index: the libraries' names (read once per process) and these words."""
+        return CountryIndex(
+            library_names(),
+            aliases=self.aliases,
+            fillers=[phrase for _, phrase in self.fillers.items()],
+            word_codes=self.word_codes,
+        )
+
+
+class EmailReasons(Model):
+    """What is wrong with a typed email address, filled into `errors.email` as {reason}."""
+
+    wide: Localized  # full-width characters or Chinese punctuation ("＠", "。")
+    at_word: Localized  # "at" or "艾特" written for "@"
+    spaces: Localized
+    no_at: Localized
+    several_at: Localized
+    nothing_before: Localized
+    no_domain: Localized  # "john@"
+    domain_dot: Localized  # "john@gmail"
+    non_latin: Localized  # "张三@acme.com"
+    other: Localized  # anything else; {detail} is the email library's English explanation
+
+
+class PhoneReasons(Model):
+    """What is wrong with a typed phone number, filled into `errors.phone` as {reason}."""
+
+    country_code: Localized
+    letters: Localized
+    too_short: Localized
+    too_long: Localized
+    invalid: Localized
 
 
 class FormErrors(Model):
@@ -99,7 +162,10 @@ class FormErrors(Model):
     too_short: Localized
     too_long: Localized
     email: Localized
+    email_reasons: EmailReasons
     phone: Localized
+    phone_reasons: PhoneReasons
+    country: Localized
     choice: Localized
 
 
@@ -119,6 +185,8 @@ PLACEHOLDERS: dict[str, set[str]] = {
     "errors.too_short": {"min"},
     "errors.too_long": {"max"},
     "errors.email": {"reason"},
+    "errors.email_reasons.other": {"detail"},
+    "errors.phone": {"reason"},
 }
 
 
@@ -131,6 +199,7 @@ class LeadFormSpec(Model):
     buttons: FormButtons
     words: FormWords
     errors: FormErrors
+    countries: CountryWords
     fields: tuple[FieldSpec, ...] = Field(min_length=1)
     scoring: Scoring
 
@@ -155,12 +224,16 @@ class LeadFormSpec(Model):
         return self
 
     def _texts(self) -> Iterator[tuple[str, str]]:
-        for group in ("texts", "errors"):
-            section = getattr(self, group)
+        sections: list[tuple[str, Model]] = [("texts", self.texts), ("errors", self.errors)]
+        while sections:
+            where, section = sections.pop()
             for name in type(section).model_fields:
-                localized: Localized = getattr(section, name)
-                yield f"{group}.{name}", localized.en
-                yield f"{group}.{name}", localized.zh
+                value = getattr(section, name)
+                if isinstance(value, Localized):
+                    yield f"{where}.{name}", value.en
+                    yield f"{where}.{name}", value.zh
+                else:  # a group of texts, such as errors.email_reasons
+                    sections.append((f"{where}.{name}", value))
 
     def field(self, field_id: str) -> FieldSpec | None:
         """The field named `field_id`."""

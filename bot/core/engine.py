@@ -274,20 +274,21 @@ class Engine:
                 return _Turn(state, lead_form.prompt(form, lang), private=True)
             replies = [*pressed.replies, resume, *lead_form.prompt(form, lang)]
             return replace(pressed, replies=replies, private=form.step == "summary")
+        # The form decides whether the text is a question or an answer to its pending step;
+        # the catalog's answer is at hand in case it is a question.
         question: Answer | None = None
+        known = False
         if incoming.payload is None and incoming.text.strip():
-            candidate = answers.answer(knowledge, incoming.text, state.language, state.language)
-            intent_id = candidate.match.intent_id if candidate.match else None
+            question = answers.answer(knowledge, incoming.text, state.language, state.language)
+            intent_id = question.match.intent_id if question.match else None
             known = intent_id is not None and "lead" not in knowledge.catalog.intent(intent_id).tags
-            if known or incoming.text.rstrip().endswith(("?", "？")):
-                question = candidate
         step = lead_form.step(
             form,
             lang,
             text=incoming.text,
             payload=incoming.payload,
             now=self._clock().isoformat(),
-            is_question=question is not None,
+            answerable=known,
         )
         return self._after_form_step(
             knowledge, state, form, step, question=question, incoming=incoming, lang=lang

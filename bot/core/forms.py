@@ -13,9 +13,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Literal
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
-
+from bot.core import field_answers
 from bot.core.messages import Button, Language, Reply
 from intents.content import Localized
 from intents.forms import FieldSpec, LeadFormSpec
@@ -151,7 +149,12 @@ class LeadForm:
         if not value:
             return self.spec.texts.skipped.get(lang)
         option = spec.option(value)
-        return option.title.get(lang) if option else value
+        if option:
+            return option.title.get(lang)
+        if spec.kind == "country":  # stored in English, said back in the form's language
+            country = self.spec.countries.index.find(value)
+            return country.name(lang) if country else value
+        return value
 
     def _field(self, field_id: str) -> FieldSpec:
         spec = self.spec.field(field_id)
@@ -169,26 +172,35 @@ class LeadForm:
         text: str = "",
         payload: str | None = None,
         now: str = "",
-        is_question: bool = False,
+        answerable: bool = False,
     ) -> FormStep:
         """Apply one message (typed `text` or a pressed `payload`) to the form.
 
-        `is_question` says the catalog can answer `text`; the form then treats it as a question
-        wherever it is not obviously an answer.
+        `answerable` says the catalog has an answer to `text`. Where the form waits for a
+        button (consent, summary), such a text or a clear question is answered as a question;
+        where it waits for an answer, only a clear question that is no attempt at the answer
+        is (see `bot.core.field_answers`).
         """
         word = self._word(text) if payload is None else None
         if payload == "form:cancel" or word == "cancel":
             cancelled = replace(self._say(self.spec.texts.cancelled, lang), releases=state.step)
             return FormStep("cancelled", None, [cancelled])
+        clear = payload is None and self._clear_question(text, answerable=answerable)
+        is_question = payload is None and (answerable or clear)
         if state.step == "consent":
             return self._consent(state, lang, payload, now, is_question)
         if state.step == "summary":
             return self._at_summary(state, lang, payload, is_question)
         if state.step == "edit":
             return self._at_edit(state, lang, payload, is_question)
-        return self._answer(
-            state, lang, text=text, payload=payload, word=word, is_question=is_question
+        return self._answer(state, lang, text=text, payload=payload, word=word, asked=clear)
+
+    def _clear_question(self, text: str, *, answerable: bool) -> bool:
+        words = self.spec.words
+        asking = field_answers.QuestionWords(
+            words.question_starts, words.question_ends, words.question_inside
         )
+        return field_answers.reads_as_question(text, asking, answerable=answerable)
 
     def _consent(
         self, state: FormState, lang: Language, payload: str | None, now: str, is_question: bool
@@ -228,7 +240,7 @@ class LeadForm:
         text: str,
         payload: str | None,
         word: str | None,
-        is_question: bool,
+        asked: bool,
     ) -> FormStep:
         spec = self._field(state.step)
         if payload == "form:back" or word == "back":
@@ -249,18 +261,24 @@ class LeadForm:
             text = payload.removeprefix(CONTACT_PREFIX)
         elif payload is not None:
             return FormStep("continue", state, self.prompt(state, lang))
-        asked = payload is None and is_question
-        free = spec.kind == "text"
-        if asked and free and not spec.questions_welcome and text.rstrip().endswith(("?", "？")):
-            # A free-text field accepts almost anything, so only a question mark makes a
-            # question of it ("what is the 15% tax?" is not a company name).
+        if asked and not spec.questions_welcome and not self._attempt(spec, text, lang):
+            # Never the other way round: a malformed answer routed to the catalog would lose
+            # the step, and put what may be personal data in the unanswered questions.
             return FormStep("question", state, self.prompt(state, lang))
         value, error = self.validate(spec, text, lang)
         if error is None:
             return self._accept(state, spec, value, lang)
-        if asked:
-            return FormStep("question", state, self.prompt(state, lang))
         return self._reject(state, spec, lang, error)
+
+    def _attempt(self, spec: FieldSpec, text: str, lang: Language) -> bool:
+        """Whether a message that reads as a question may still be an answer to `spec`."""
+        if spec.kind == "email":
+            return field_answers.looks_like_email(text, self.spec.words.email_at)
+        if spec.kind == "phone":
+            return field_answers.looks_like_phone(text)
+        if spec.kind in ("country", "choice"):  # "Germany?", "IC industry?"
+            return self.validate(spec, text.strip().rstrip("?？"), lang)[1] is None
+        return False  # "what is the 15% tax?" is not a name or a company
 
     def _accept(self, state: FormState, spec: FieldSpec, value: str, lang: Language) -> FormStep:
         answers = {**state.answers, spec.id: value}
@@ -316,28 +334,35 @@ class LeadForm:
                     return option.value, None
             return "", self._say(errors.choice, lang)
         if spec.kind == "email":
-            try:
-                email = validate_email(value, check_deliverability=False).normalized
-            except EmailNotValidError as exc:
-                return "", Reply(errors.email.get(lang).format(reason=str(exc).rstrip(".")))
-            return email, None
+            return self._email(text, lang)
         if spec.kind == "phone":
             return self._phone(value, lang)
+        if spec.kind == "country":
+            country = self.spec.countries.index.find(value)
+            if country is None:
+                return "", self._say(errors.country, lang)
+            return country.en, None
         if len(value) < spec.min_length:
-            return "", Reply(errors.too_short.get(lang).format(min=spec.min_length))
+            return "", Reply(errors.too_short.get(lang).format(min=spec.min_length), kind="form")
         if len(value) > spec.max_length:
-            return "", Reply(errors.too_long.get(lang).format(max=spec.max_length))
+            return "", Reply(errors.too_long.get(lang).format(max=spec.max_length), kind="form")
         return value, None
 
+    def _email(self, text: str, lang: Language) -> tuple[str, Reply | None]:
+        errors = self.spec.errors
+        email, problem, detail = field_answers.email_problem(text, self.spec.words.email_at)
+        if problem is None:
+            return email, None
+        reason = getattr(errors.email_reasons, problem).get(lang).format(detail=detail)
+        return "", Reply(errors.email.get(lang).format(reason=reason), kind="form")
+
     def _phone(self, value: str, lang: Language) -> tuple[str, Reply | None]:
-        international = "+" + value[2:] if value.startswith("00") else value
-        try:
-            number = phonenumbers.parse(international, None)
-        except phonenumbers.NumberParseException:
-            number = None
-        if number is None or not phonenumbers.is_valid_number(number):
-            return "", self._say(self.spec.errors.phone, lang)
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
+        errors = self.spec.errors
+        number, problem = field_answers.phone_problem(value)
+        if problem is None:
+            return number, None
+        reason = getattr(errors.phone_reasons, problem).get(lang)
+        return "", Reply(errors.phone.get(lang).format(reason=reason), kind="form")
 
     def _word(self, text: str) -> str | None:
         """ "cancel", "back" or "skip" when the text is one of those words in either language."""
