@@ -268,3 +268,44 @@ def test_a_follow_up_is_read_with_the_previous_question_on_every_channel(
     say("3002", "滴水湖在哪")
     assert "556 万平方米" in say("3002", "面积多大？").text
     assert "5.56 million m²" not in say("3003", "how big is it?").text  # no context: Lingang
+
+
+def test_a_malformed_answer_keeps_the_form_step_on_every_channel(
+    driver: Driver, knowledge: KnowledgeBase
+) -> None:
+    stores = memory_stores()
+    engine = stores.engine(knowledge)
+    user = "2025"
+
+    def say(text: str) -> Shown:
+        return driver.sees(engine.handle(driver.says(user, text)))
+
+    def press_(words: str, shown: Shown) -> Shown:
+        return driver.sees(engine.handle(driver.presses(user, shown.button(words))))
+
+    name = press_("同意", say("我想联系顾问"))
+    assert "请问您怎么称呼" in name.text
+    say("王小明")
+    email = say("上海示例半导体有限公司")
+    assert "顾问应通过哪个邮箱与您联系" in email.text
+    for malformed, reason in (
+        ("wang@", "@ 后面缺少域名"),
+        ("张三@公司。com", "全角字符或中文标点"),
+    ):
+        again = say(malformed)
+        assert reason in again.text
+        assert "顾问应通过哪个邮箱与您联系" in again.text, "the same question, asked again"
+    assert "位于哪个国家/地区" in say("wang@example.cn").text
+    refused = say("Shanghai Semiconductor Co.")
+    assert "这看起来不像是国家或地区的名称" in refused.text
+    shown = say("德国")
+    assert "电话" in shown.text
+    shown = press_("跳过", shown)  # the phone
+    shown = press_("集成电路", shown)
+    shown = press_("3 个月内", shown)
+    summary = press_("跳过", shown)  # the note
+    assert "国家/地区: 德国" in summary.text
+    press_("确认提交", summary)
+    [lead] = stores.leads.find(LeadFilter())
+    assert (lead.channel, lead.answers["country"]) == (driver.channel, "Germany")
+    assert stores.questions.recent() == [], "no form answer became an unanswered question"
