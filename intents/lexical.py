@@ -45,7 +45,9 @@ class NaiveBayes:
         counts += SMOOTHING  # in place throughout: this array can be large
         counts /= counts.sum(axis=0, keepdims=True)
         np.log(counts, out=counts)
-        self._log_weights = counts.astype(np.float32)
+        # Half precision: the weights are logs (two decimals are plenty) and the table is the
+        # largest part of the lexical index (n-grams x intents).
+        self._log_weights = counts.astype(np.float16)
 
     def probabilities(self, vector: SparseVector) -> FloatArray:
         """The probability of each intent for one question (uniform when nothing is known)."""
@@ -54,5 +56,6 @@ class NaiveBayes:
             return np.full(classes, 1 / classes, dtype=np.float32)
         # Dividing by the L1 norm makes the spread of the scores independent of how many
         # n-grams the question has (a short Chinese question has few, an English one many).
-        scores = vector.values @ self._log_weights[vector.indices] / vector.values.sum()
+        rows = self._log_weights[vector.indices].astype(np.float32)
+        scores = vector.values @ rows / vector.values.sum()
         return softmax(scores * SHARPNESS)

@@ -6,14 +6,15 @@ Three views of a question are combined:
   knows which words and word pieces tell the intents apart;
 * fuzzy: rapidfuzz's similarity between the question and each candidate intent's examples,
   which is what recognises typos, very short questions and names;
-* semantic (optional extra): a sentence-embedding model (`intents.semantic`), which
-  recognises paraphrases that share no words. It is not used for Chinese questions: the model
-  was trained on English.
+* semantic: a multilingual sentence-embedding model (`intents.semantic`, the model in
+  `intents.multilingual`), which recognises paraphrases that share no words, in English and
+  Chinese, and a Chinese question asked like an English example (and the other way round).
 
-An intent's probability is the average of the models' probabilities; its similarity is the
-best of the fuzzy and semantic similarities to its examples; its score is the product of the
-two, so a confident model on a question unlike every example still scores low (that is how
-out-of-scope questions are caught). Scores are in 0..1.
+An intent's probability is a weighted average of the models' probabilities; its similarity is
+the best of the fuzzy, n-gram and semantic similarities to its examples; its score is
+`probability ** exponent * similarity`, so a confident model on a question unlike
+every example still scores low (that is how out-of-scope questions are caught). Scores are in
+0..1.
 """
 
 from __future__ import annotations
@@ -32,8 +33,18 @@ from intents.semantic import EmbeddingCache, Encoder, SoftmaxRegression
 from intents.text import han_count, normalize
 
 CANDIDATES = 8
-# How much the models' probability weighs against the similarity to the nearest example.
+# How much the models' probability weighs against the similarity to the nearest examples,
+# without and with the embedding model (chosen on CLINC150's and BANKING77's validation data
+# and the catalog's development set; docs/benchmarks.md).
 PROBABILITY_EXPONENT = 0.5
+SEMANTIC_PROBABILITY_EXPONENT = 0.3
+# The embedding classifier's share of an intent's probability (naive Bayes has the rest): it
+# generalises better to paraphrases, so it weighs more than the n-gram model.
+SEMANTIC_WEIGHT = 0.7
+# An intent's semantic similarity is the mean of its best few cosines: a question close to a
+# single example (often a near miss, such as the same question about another city) scores
+# lower than one close to several.
+TOP_COSINES = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,13 +87,21 @@ class Example:
 class _Semantic:
     encoder: Encoder
     head: SoftmaxRegression
-    vectors: FloatArray  # embedded examples, grouped by intent
+    # Embedded examples, grouped by intent; half precision (cosines to 3 decimals) halves
+    # what a replica holds for them.
+    vectors: npt.NDArray[np.float16]
     bounds: npt.NDArray[np.intp]  # per intent: its rows are vectors[bounds[i]:bounds[i + 1]]
 
     def similarity(self, embedded: FloatArray, label: int) -> float:
-        """The best cosine between the question and one intent's embedded examples."""
+        """The mean of the best `TOP_COSINES` cosines between the question and one intent's
+        embedded examples (all of them when it has fewer)."""
         rows = self.vectors[self.bounds[label] : self.bounds[label + 1]]
-        return float((rows @ embedded).max()) if rows.size else 0.0
+        if not rows.size:
+            return 0.0
+        cosines = (rows @ embedded.astype(np.float16)).astype(np.float32)
+        if cosines.size > TOP_COSINES:
+            cosines = np.partition(cosines, -TOP_COSINES)[-TOP_COSINES:]
+        return float(cosines.mean())
 
 
 def _fuzzy(query: str, examples: Sequence[str]) -> float:
@@ -161,7 +180,7 @@ class Matcher:
             if cache
             else SoftmaxRegression(vectors, row_labels, len(self.intents))
         )
-        return _Semantic(encoder, head, vectors, bounds)
+        return _Semantic(encoder, head, vectors.astype(np.float16), bounds)
 
     def known_share(self, text: str) -> float:
         """Share of the question's words (Chinese: characters) that occur in the examples."""
@@ -178,7 +197,9 @@ class Matcher:
         semantic = self._semantic
         if semantic is not None:
             embedded = semantic.encoder.encode([query])[0]
-            probability = (probability + semantic.head.probabilities(embedded[None])[0]) / 2
+            learnt = semantic.head.probabilities(embedded[None])[0]
+            probability = (1 - SEMANTIC_WEIGHT) * probability + SEMANTIC_WEIGHT * learnt
+        exponent = PROBABILITY_EXPONENT if semantic is None else SEMANTIC_PROBABILITY_EXPONENT
         ranked: list[Candidate] = []
         for label in np.argsort(-probability)[:CANDIDATES].tolist():
             similarity = max(_fuzzy(query, self._examples[label]), float(overlap[label]))
@@ -187,7 +208,7 @@ class Matcher:
             against = _fuzzy(query, self._negatives[label])
             if against > similarity:  # closer to what this intent is not than to what it is
                 similarity *= similarity / against
-            score = float(probability[label]) ** PROBABILITY_EXPONENT * max(similarity, 0.0)
+            score = float(probability[label]) ** exponent * max(similarity, 0.0)
             ranked.append(Candidate(self.intents[label], round(score, 4)))
         ranked.sort(key=lambda c: (-c.score, c.intent_id))
         return ranked

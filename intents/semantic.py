@@ -41,7 +41,8 @@ class Encoder(Protocol):
 class EmbeddingCache:
     """Embeddings of catalog examples kept in one file, so a rebuild only embeds new text.
 
-    Questions from users are never put here; only the examples an index is built from.
+    Questions from users are never put here; only the examples an index is built from. The
+    file is read for each rebuild and not kept in memory in between.
     """
 
     def __init__(self, path: Path) -> None:
@@ -81,9 +82,13 @@ class EmbeddingCache:
             fresh = encoder.encode(list(missing.values()))
             self._vectors.update(zip(missing, fresh, strict=True))
             self._save()
-        if not keys:
-            return np.zeros((0, 0), np.float32)
-        return np.stack([self._vectors[key] for key in keys])
+        stacked = (
+            np.stack([self._vectors[key] for key in keys]) if keys else np.zeros((0, 0), np.float32)
+        )
+        # The file is read again at the next rebuild: a replica should not hold every vector
+        # twice (here and in its matcher) between catalog edits.
+        self._model, self._vectors = "", {}
+        return stacked
 
     def classifier(
         self, encoder: Encoder, vectors: FloatArray, labels: Sequence[int], classes: int
