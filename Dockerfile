@@ -30,9 +30,11 @@ RUN pip install --no-deps . && rm -rf build *.egg-info
 
 # The FAQ catalog admins edit: docker-compose.yml mounts a named volume here, which Docker seeds
 # from this copy (owner included) the first time. The code and the model stay in the package.
-COPY --chown=lingang:lingang intents/catalog.yaml intents/sales.yaml intents/README.md /srv/lingang/intents/
+COPY --chown=lingang:lingang intents/*.yaml intents/README.md /srv/lingang/intents/
 COPY --chown=lingang:lingang intents/faq /srv/lingang/intents/faq/
 COPY --chown=lingang:lingang intents/forms /srv/lingang/intents/forms/
+COPY --chown=lingang:lingang intents/heldout /srv/lingang/intents/heldout/
+COPY --chown=lingang:lingang intents/sources /srv/lingang/intents/sources/
 RUN mkdir -p /srv/lingang/data && chown lingang:lingang /srv/lingang/data
 
 ENV LINGANG_DATA_DIR=/srv/lingang/data \

@@ -118,8 +118,9 @@ class Settings(BaseSettings):
     matcher: Literal["auto", "lexical", "semantic"] = Field(
         "auto",
         alias="LINGANG_MATCHER",
-        description="`lexical` (n-grams and fuzzy matching), `semantic` (adds a sentence-"
-        "embedding model; needs the `semantic` extra) or `auto` (semantic when installed).",
+        description="`lexical` (n-grams and fuzzy matching), `semantic` (adds the multilingual "
+        "sentence-embedding model; fails to start without it) or `auto` (semantic, unless its "
+        "model cannot be loaded).",
     )
     retention_days: int = Field(
         365,
