@@ -8,9 +8,11 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from intents.catalog import Catalog, load_catalog
+from intents.catalog import Catalog, CatalogError, load_catalog
+from intents.leadrequests import LeadRequests, lead_requests_file
 from intents.matcher import Matcher
 from intents.semantic import EmbeddingCache, Encoder
+from intents.sourcefile import SourceError
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +21,7 @@ class Knowledge:
 
     catalog: Catalog
     matcher: Matcher
+    lead_requests: LeadRequests
 
 
 def build_knowledge(
@@ -26,7 +29,12 @@ def build_knowledge(
 ) -> Knowledge:
     """Load the catalog under `directory` and build its matcher (raises `CatalogError`)."""
     catalog = load_catalog(directory)
-    return Knowledge(catalog, Matcher.for_catalog(catalog, encoder, cache))
+    leads = [intent.id for intent in catalog.intents.values() if "lead" in intent.tags]
+    try:
+        lead_requests = LeadRequests.load(lead_requests_file(directory), leads)
+    except SourceError as exc:
+        raise CatalogError([exc]) from exc
+    return Knowledge(catalog, Matcher.for_catalog(catalog, encoder, cache), lead_requests)
 
 
 class KnowledgeBase:

@@ -6,6 +6,7 @@ even when an admin reloads meanwhile.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.core.messages import Button, Language, Reply
@@ -13,7 +14,7 @@ from bot.core.screening import Verdict, screen
 from intents import followups
 from intents.catalog import ButtonSpec, Catalog
 from intents.knowledge import Knowledge
-from intents.matcher import Match, decide
+from intents.matcher import Candidate, Match, decide
 from intents.quality import Handling
 from intents.text import guess_language
 
@@ -45,6 +46,10 @@ def answer(
     screened = screen(text, catalog.settings.limits.max_message_chars)
     if screened.verdict != "ok":
         return Answer(None, refusal(catalog, screened.verdict, lang), lang)
+    request = knowledge.lead_requests.detect(screened.text)
+    if request is not None:  # a request for the firm itself, whatever else it mentions
+        match = Match(request.intent_id, 1.0, (Candidate(request.intent_id, 1.0),))
+        return Answer(match, intent_reply(catalog, request.intent_id, lang), lang, screened.text)
     reading = followups.read(knowledge.matcher, screened.text, previous)
     match = decide(reading.ranked, catalog.settings.matching)
     if match.intent_id is not None:
@@ -67,6 +72,16 @@ def handling(knowledge: Knowledge, text: str, previous: str | None = None) -> Ha
     intent_id = got.match.intent_id if got.match else None
     starts = intent_id is not None and "lead" in knowledge.catalog.intent(intent_id).tags
     return Handling(got.match, starts)
+
+
+def form_starts(knowledge: Knowledge, texts: Iterable[str]) -> list[str | None]:
+    """For each text asked at the start of a conversation, the lead intent whose answer starts
+    the contact form, or None when the form does not start (bench/lead_requests.py)."""
+    started: list[str | None] = []
+    for text in texts:
+        got = handling(knowledge, text)
+        started.append(got.match.intent_id if got.starts_form and got.match else None)
+    return started
 
 
 def intent_reply(catalog: Catalog, intent_id: str, lang: Language) -> Reply:

@@ -1,0 +1,155 @@
+"""Requests for the firm itself: its people, a call or meeting, its prices, a quote, hiring it.
+
+Such a message must start the contact form whatever else it asks about ("I'd like to talk to a
+consultant. About customs.", "注册外商独资企业要多少钱"), while the matcher, trained on whole
+questions, often ranks the topic it mentions first or refuses a long message. So the request is
+recognised by its cues (`lead_requests.yaml`: regular expressions over the normalised text,
+both languages, traditional characters through `normalize`) and answered by a lead intent.
+
+A cost word alone is not a request: "how much is the subsidy", "what does office rent cost" and
+"how much registered capital" ask the FAQ. A cost cue counts only when it addresses the firm
+("what would you charge") or names a service the firm sells ("fee for customs clearance"),
+and never next to a cost in another sense (rent, tax rate, capital, a flight).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from intents.content import Model, Phrases, Text
+from intents.sourcefile import SourceError, SourceFile, read_source
+from intents.text import normalize
+
+FILE_NAME = "lead_requests.yaml"
+PACKAGED_FILE = Path(__file__).resolve().parent / FILE_NAME
+Reach = Literal["alone", "with_firm", "with_service"]
+REACHES: tuple[Reach, ...] = ("alone", "with_firm", "with_service")
+
+
+class CueSpec(Model):
+    """The cues of one kind of request (one lead intent)."""
+
+    alone: Phrases = Phrases()
+    with_firm: Phrases = Phrases()
+    with_service: Phrases = Phrases()
+    unless: Phrases = Phrases()
+
+
+class LeadRequestSpec(Model):
+    """The layout of `lead_requests.yaml`."""
+
+    version: Literal[1]
+    order: tuple[Text, ...]
+    requests: Mapping[str, CueSpec]
+    firm: Phrases = Phrases()
+    services: Phrases = Phrases()
+    other_senses: Phrases = Phrases()
+
+
+@dataclass(frozen=True, slots=True)
+class LeadRequest:
+    """A message read as a request: the lead intent that answers it and the cue that told."""
+
+    intent_id: str
+    cue: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    intent_id: str
+    cues: tuple[tuple[Reach, re.Pattern[str]], ...]
+    unless: re.Pattern[str] | None
+
+
+class LeadRequests:
+    """Tells whether a message asks for the firm itself, and which lead intent answers it."""
+
+    def __init__(self, kinds: tuple[_Kind, ...], context: Mapping[str, re.Pattern[str] | None]):
+        self._kinds = kinds
+        self._firm = context["firm"]
+        self._services = context["services"]
+        self._other_senses = context["other_senses"]
+
+    @classmethod
+    def load(cls, path: Path, lead_intents: Collection[str]) -> LeadRequests:
+        """Read a cue file; `lead_intents` are the catalog's intents tagged `lead`.
+
+        A kind whose intent the catalog lacks is answered by the last intent of `order` (when
+        the catalog has that one), so a request is never silently lost. Raises `SourceError`.
+        """
+        source = read_source(path)
+        try:
+            spec = LeadRequestSpec.model_validate(source.data or {})
+        except ValueError as exc:
+            raise SourceError(path, 1, f"not a lead-request file: {exc}") from exc
+        unknown = [kind for kind in spec.requests if kind not in spec.order]
+        if unknown or not spec.order:
+            raise source.error(("requests",), f"kinds missing from `order`: {unknown}")
+        default = spec.order[-1] if spec.order[-1] in lead_intents else None
+        kinds: list[_Kind] = []
+        for kind in spec.order:
+            cues = spec.requests.get(kind)
+            answering = kind if kind in lead_intents else default
+            if cues is None or answering is None:
+                continue
+            compiled = tuple(
+                (reach, pattern)
+                for reach in REACHES
+                if (pattern := _compile(source, ("requests", kind, reach), getattr(cues, reach)))
+            )
+            unless = _compile(source, ("requests", kind, "unless"), cues.unless)
+            kinds.append(_Kind(answering, compiled, unless))
+        context = {
+            key: _compile(source, (key,), getattr(spec, key))
+            for key in ("firm", "services", "other_senses")
+        }
+        return cls(tuple(kinds), context)
+
+    def detect(self, text: str) -> LeadRequest | None:
+        """The lead intent `text` asks for, or None when it is no request for the firm."""
+        query = normalize(text)
+        if not query:
+            return None
+        ours = not _found(self._other_senses, query)  # no rent, tax rate, flight, ...
+        usable: dict[Reach, bool] = {
+            "alone": True,
+            "with_firm": ours and _found(self._firm, query),
+            "with_service": ours and _found(self._services, query),
+        }
+        for kind in self._kinds:
+            if kind.unless is not None and kind.unless.search(query):
+                continue
+            for reach, pattern in kind.cues:
+                found = pattern.search(query) if usable[reach] else None
+                if found:
+                    return LeadRequest(kind.intent_id, found.group(0).strip())
+        return None
+
+
+def _found(pattern: re.Pattern[str] | None, query: str) -> bool:
+    return pattern is not None and pattern.search(query) is not None
+
+
+def _compile(source: SourceFile, at: tuple[str, ...], phrases: Phrases) -> re.Pattern[str] | None:
+    """One pattern for all the entries of a key: English ones as whole words only (no letter or
+    digit touching either end, which `\\b` cannot say next to a Chinese character)."""
+    parts: list[str] = []
+    for lang, entry in phrases.items():
+        try:
+            re.compile(entry)
+        except re.error as exc:
+            index = phrases.get(lang).index(entry)
+            raise source.error((*at, lang, index), f"not a regular expression: {exc}") from exc
+        parts.append(f"(?<![a-z0-9])(?:{entry})(?![a-z0-9])" if lang == "en" else f"(?:{entry})")
+    return re.compile("|".join(parts)) if parts else None
+
+
+def lead_requests_file(directory: Path) -> Path:
+    """The cue file of the catalog in `directory`, else the packaged one (a catalog folder
+    filled before the file existed, or a test's catalog, still recognises requests)."""
+    own = directory / FILE_NAME
+    return own if own.is_file() else PACKAGED_FILE
