@@ -15,12 +15,13 @@ and never next to a cost in another sense (rent, tax rate, capital, a flight).
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from intents.content import Model, Phrases, Text
+from intents.matcher import Candidate
 from intents.sourcefile import SourceError, SourceFile, read_source
 from intents.text import normalize
 
@@ -37,6 +38,7 @@ class CueSpec(Model):
     with_firm: Phrases = Phrases()
     with_service: Phrases = Phrases()
     unless: Phrases = Phrases()
+    costs: bool = False  # about money: a cost in another sense (`other_senses`) contradicts it
 
 
 class LeadRequestSpec(Model):
@@ -63,6 +65,7 @@ class _Kind:
     intent_id: str
     cues: tuple[tuple[Reach, re.Pattern[str]], ...]
     unless: re.Pattern[str] | None
+    costs: bool
 
 
 class LeadRequests:
@@ -102,7 +105,7 @@ class LeadRequests:
                 if (pattern := _compile(source, ("requests", kind, reach), getattr(cues, reach)))
             )
             unless = _compile(source, ("requests", kind, "unless"), cues.unless)
-            kinds.append(_Kind(answering, compiled, unless))
+            kinds.append(_Kind(answering, compiled, unless, cues.costs))
         context = {
             key: _compile(source, (key,), getattr(spec, key))
             for key in ("firm", "services", "other_senses")
@@ -128,6 +131,21 @@ class LeadRequests:
                 if found:
                     return LeadRequest(kind.intent_id, found.group(0).strip())
         return None
+
+    def contradicts(self, text: str, intent_id: str) -> bool:
+        """Whether `text` says it is not a request for `intent_id`, which the matcher chose: it
+        asks whether the bot is a human, or the price of a flight or the tax rate."""
+        query = normalize(text)
+        for kind in self._kinds:
+            if kind.intent_id != intent_id:
+                continue
+            if _found(kind.unless, query) or (kind.costs and _found(self._other_senses, query)):
+                return True
+        return False
+
+    def drop_contradicted(self, text: str, ranked: Sequence[Candidate]) -> list[Candidate]:
+        """The matcher's candidates for `text` without the lead intents it contradicts."""
+        return [c for c in ranked if not self.contradicts(text, c.intent_id)]
 
 
 def _found(pattern: re.Pattern[str] | None, query: str) -> bool:

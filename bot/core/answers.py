@@ -51,7 +51,8 @@ def answer(
         match = Match(request.intent_id, 1.0, (Candidate(request.intent_id, 1.0),))
         return Answer(match, intent_reply(catalog, request.intent_id, lang), lang, screened.text)
     reading = followups.read(knowledge.matcher, screened.text, previous)
-    match = decide(reading.ranked, catalog.settings.matching)
+    ranked = knowledge.lead_requests.drop_contradicted(screened.text, reading.ranked)
+    match = decide(ranked, catalog.settings.matching)
     if match.intent_id is not None:
         return Answer(match, intent_reply(catalog, match.intent_id, lang), lang, reading.text)
     if match.ambiguous:
