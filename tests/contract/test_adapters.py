@@ -309,3 +309,25 @@ def test_a_malformed_answer_keeps_the_form_step_on_every_channel(
     [lead] = stores.leads.find(LeadFilter())
     assert (lead.channel, lead.answers["country"]) == (driver.channel, "Germany")
     assert stores.questions.recent() == [], "no form answer became an unanswered question"
+
+
+def test_a_lead_request_with_words_around_it_starts_the_form_on_every_channel(
+    driver: Driver, knowledge: KnowledgeBase
+) -> None:
+    stores = memory_stores()
+    engine = stores.engine(knowledge)
+
+    def say(user: str, text: str) -> Shown:
+        return driver.sees(engine.handle(driver.says(user, text)))
+
+    quote = say("4001", "Hello! Can you give me a quote for customs clearance? We import chips.")
+    assert "quote or proposal" in quote.text
+    assert "/forget" in quote.text, "the privacy notice"
+    name = driver.sees(engine.handle(driver.presses("4001", quote.button("agree"))))
+    assert "name" in name.text.lower()
+    fee = say("4002", "注册外商独資企业要多少錢？")
+    assert "无法提供价格信息" in fee.text
+    fee.button("同意")
+    tax = say("4003", "what is the corporate tax rate in lingang")
+    assert "15%" in tax.text
+    assert "/forget" not in tax.text, "an FAQ question about a rate starts no form"
