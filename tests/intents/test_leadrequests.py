@@ -64,6 +64,7 @@ def test_a_request_is_answered_by_its_lead_intent(
         "what does office rent cost in Lingang",
         "how much is the subsidy",
         "how much is a flight from Frankfurt to Shanghai",
+        "what is the registration fee the government charges",
         "is a rep office cheaper than a WFOE?",
         "how long does it take to set up a company",
         "what does Lingang offer to chip companies",
