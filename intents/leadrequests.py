@@ -157,10 +157,10 @@ def _compile(source: SourceFile, at: tuple[str, ...], phrases: Phrases) -> re.Pa
     digit touching either end, which `\\b` cannot say next to a Chinese character)."""
     parts: list[str] = []
     for lang, entry in phrases.items():
+        index = phrases.get(lang).index(entry)
         try:
             re.compile(entry)
         except re.error as exc:
-            index = phrases.get(lang).index(entry)
             raise source.error((*at, lang, index), f"not a regular expression: {exc}") from exc
         parts.append(f"(?<![a-z0-9])(?:{entry})(?![a-z0-9])" if lang == "en" else f"(?:{entry})")
     return re.compile("|".join(parts)) if parts else None
