@@ -95,6 +95,7 @@ class Replies(Model):
     """The texts the engine itself says, in both languages."""
 
     fallback: Localized
+    outside_scope: Localized  # `{place}`: a question about another place or organisation
     empty_message: Localized
     too_long: Localized
     not_text: Localized

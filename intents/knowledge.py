@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,8 +12,11 @@ from pathlib import Path
 from intents.catalog import Catalog, CatalogError, load_catalog
 from intents.leadrequests import LeadRequests, lead_requests_file
 from intents.matcher import Matcher
+from intents.scope import Scope, scope_file
 from intents.semantic import EmbeddingCache, Encoder
 from intents.sourcefile import SourceError
+
+_WORD = re.compile(r"[^\W\d_]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,32 +26,61 @@ class Knowledge:
     catalog: Catalog
     matcher: Matcher
     lead_requests: LeadRequests
+    scope: Scope
 
 
 def build_knowledge(
-    directory: Path, encoder: Encoder | None = None, cache: EmbeddingCache | None = None
+    directory: Path,
+    encoder: Encoder | None = None,
+    cache: EmbeddingCache | None = None,
+    gazetteer_cache: Path | None = None,
 ) -> Knowledge:
-    """Load the catalog under `directory` and build its matcher (raises `CatalogError`)."""
+    """Load the catalog under `directory` and build its matcher and scope rule (raises
+    `CatalogError`); the place index is kept in `gazetteer_cache` when given."""
     catalog = load_catalog(directory)
     leads = [intent.id for intent in catalog.intents.values() if "lead" in intent.tags]
     try:
         lead_requests = LeadRequests.load(lead_requests_file(directory), leads)
     except SourceError as exc:
         raise CatalogError([exc]) from exc
-    return Knowledge(catalog, Matcher.for_catalog(catalog, encoder, cache), lead_requests)
+    try:
+        scope = Scope.load(
+            scope_file(directory), *catalog_words(catalog), cache_dir=gazetteer_cache
+        )
+    except SourceError as exc:
+        raise CatalogError([exc]) from exc
+    matcher = Matcher.for_catalog(catalog, encoder, cache)
+    return Knowledge(catalog, matcher, lead_requests, scope)
+
+
+def catalog_words(catalog: Catalog) -> tuple[set[str], str]:
+    """The catalog's own English words and its Chinese text (examples, titles, answers): the
+    scope rule reads a place name the catalog uses as a word as that word."""
+    english: set[str] = set()
+    chinese: list[str] = []
+    for intent in catalog.intents.values():
+        for text in (*intent.examples.en, intent.title.en, intent.answer.en):
+            english.update(word.casefold() for word in _WORD.findall(text))
+        chinese.extend((*intent.examples.zh, intent.title.zh, intent.answer.zh))
+    return english, "\n".join(chinese)
 
 
 class KnowledgeBase:
     """Holds the current `Knowledge`; readers take `current` once per message."""
 
     def __init__(
-        self, directory: Path, encoder: Encoder | None = None, cache: EmbeddingCache | None = None
+        self,
+        directory: Path,
+        encoder: Encoder | None = None,
+        cache: EmbeddingCache | None = None,
+        gazetteer_cache: Path | None = None,
     ) -> None:
         self._directory = directory
         self._encoder = encoder
         self._cache = cache
+        self._gazetteer_cache = gazetteer_cache
         self._lock = threading.Lock()
-        self._current = build_knowledge(directory, encoder, cache)
+        self._current = build_knowledge(directory, encoder, cache, gazetteer_cache)
         _return_freed_memory()
 
     @property
@@ -58,7 +91,9 @@ class KnowledgeBase:
     def reload(self) -> Knowledge:
         """Build from the files again and swap; on `CatalogError` the old one stays in use."""
         with self._lock:
-            fresh = build_knowledge(self._directory, self._encoder, self._cache)
+            fresh = build_knowledge(
+                self._directory, self._encoder, self._cache, self._gazetteer_cache
+            )
             self._current = fresh
         _return_freed_memory()
         return fresh

@@ -50,6 +50,10 @@ def answer(
     if request is not None:  # a request for the firm itself, whatever else it mentions
         match = Match(request.intent_id, 1.0, (Candidate(request.intent_id, 1.0),))
         return Answer(match, intent_reply(catalog, request.intent_id, lang), lang, screened.text)
+    outside = knowledge.scope.outside(screened.text)
+    if outside is not None:  # about another place or organisation: not our figures
+        reply = outside_scope(catalog, outside.subject, lang)
+        return Answer(Match(None, 0.0, ()), reply, lang, screened.text)
     reading = followups.read(knowledge.matcher, screened.text, previous)
     ranked = knowledge.lead_requests.drop_contradicted(screened.text, reading.ranked)
     match = decide(ranked, catalog.settings.matching)
@@ -95,6 +99,15 @@ def fallback(catalog: Catalog, lang: Language) -> Reply:
     """The honest "I don't know that one", with a way to reach a consultant."""
     return Reply(
         catalog.replies.fallback.get(lang),
+        buttons(catalog.settings.fallback_buttons, lang),
+        kind="fallback",
+    )
+
+
+def outside_scope(catalog: Catalog, subject: str, lang: Language) -> Reply:
+    """What the bot covers, that `subject` is not part of it, and a way to a consultant."""
+    return Reply(
+        catalog.replies.outside_scope.get(lang).format(place=subject),
         buttons(catalog.settings.fallback_buttons, lang),
         kind="fallback",
     )
