@@ -141,7 +141,7 @@ class Scope:
         words = {w.casefold() for w in vocabulary}
         covered = (name for _, name in spec.covered.items())
         gazetteer = (
-            _library_gazetteer(settings, cache_dir)
+            library_gazetteer(settings, cache_dir)
             .with_words(words, normalize(chinese))
             .with_names(covered, COVERED)
         )
@@ -228,7 +228,7 @@ def _compile(
 
 
 @functools.cache
-def _library_gazetteer(settings: GazetteerSettings, cache_dir: Path | None) -> Gazetteer:
+def library_gazetteer(settings: GazetteerSettings, cache_dir: Path | None) -> Gazetteer:
     """Built once per process for the same settings (a reload reuses it)."""
     return Gazetteer.load(settings, cache_dir)
 

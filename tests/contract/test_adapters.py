@@ -331,3 +331,22 @@ def test_a_lead_request_with_words_around_it_starts_the_form_on_every_channel(
     tax = say("4003", "what is the corporate tax rate in lingang")
     assert "15%" in tax.text
     assert "/forget" not in tax.text, "an FAQ question about a rate starts no form"
+
+
+def test_a_question_about_another_place_is_refused_with_a_consultant_on_every_channel(
+    driver: Driver, knowledge: KnowledgeBase
+) -> None:
+    stores = memory_stores()
+    engine = stores.engine(knowledge)
+
+    def say(user: str, text: str) -> Shown:
+        return driver.sees(engine.handle(driver.says(user, text)))
+
+    refused = say("5001", "what is the corporate tax rate in Singapore?")
+    assert "Singapore is outside what I cover" in refused.text
+    assert "25%" not in refused.text
+    consultant = driver.sees(engine.handle(driver.presses("5001", refused.button("consultant"))))
+    assert "elitestage.com" in consultant.text
+    assert "深圳不在我的服务范围内" in say("5002", "深圳有多少人口？").text
+    origin = say("5003", "we are a Singapore firm, what is a WFOE?")
+    assert "wholly foreign-owned" in origin.text
