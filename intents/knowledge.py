@@ -38,14 +38,16 @@ def build_knowledge(
     """Load the catalog under `directory` and build its matcher and scope rule (raises
     `CatalogError`); the place index is kept in `gazetteer_cache` when given."""
     catalog = load_catalog(directory)
-    leads = [intent.id for intent in catalog.intents.values() if "lead" in intent.tags]
-    try:
-        lead_requests = LeadRequests.load(lead_requests_file(directory), leads)
-    except SourceError as exc:
-        raise CatalogError([exc]) from exc
     try:
         scope = Scope.load(
             scope_file(directory), *catalog_words(catalog), cache_dir=gazetteer_cache
+        )
+    except SourceError as exc:
+        raise CatalogError([exc]) from exc
+    leads = [intent.id for intent in catalog.intents.values() if "lead" in intent.tags]
+    try:
+        lead_requests = LeadRequests.load(
+            lead_requests_file(directory), leads, lambda text: scope.outside(text) is not None
         )
     except SourceError as exc:
         raise CatalogError([exc]) from exc
@@ -54,13 +56,13 @@ def build_knowledge(
 
 
 def catalog_words(catalog: Catalog) -> tuple[set[str], str]:
-    """The catalog's own English words and its Chinese text (examples, titles, answers): the
-    scope rule reads a place name the catalog uses as a word as that word."""
+    """The catalog's own English words as written and its Chinese text (examples, titles,
+    answers): the scope rule reads a place name the catalog uses as a word as that word."""
     english: set[str] = set()
     chinese: list[str] = []
     for intent in catalog.intents.values():
         for text in (*intent.examples.en, intent.title.en, intent.answer.en):
-            english.update(word.casefold() for word in _WORD.findall(text))
+            english.update(_WORD.findall(text))
         chinese.extend((*intent.examples.zh, intent.title.zh, intent.answer.zh))
     return english, "\n".join(chinese)
 

@@ -121,9 +121,10 @@ class Scope:
         chinese: str = "",
         cache_dir: Path | None = None,
     ) -> Scope:
-        """Read a scope file. `vocabulary` is the catalog's own English words and `chinese`
-        its Chinese text: a city name the catalog uses as a word is read as the word, and an
-        organisation named with such a word is ours or a topic. Raises `SourceError`."""
+        """Read a scope file. `vocabulary` is the catalog's own English words as written and
+        `chinese` its Chinese text: a city name the catalog writes in lower case ("hub") is
+        read as that word, and an organisation named with any of its words is ours or a
+        topic ("Elite Stage's fees", "Lingang's"). Raises `SourceError`."""
         source = read_source(path)
         try:
             spec = ScopeSpec.model_validate(source.data or {})
@@ -138,11 +139,13 @@ class Scope:
             g.drop_suffixes.en,
             g.drop_suffixes.zh,
         )
-        words = {w.casefold() for w in vocabulary}
+        written = set(vocabulary)
+        words = {w.casefold() for w in written}
+        lower_case = {w for w in written if w.islower()}
         covered = (name for _, name in spec.covered.items())
         gazetteer = (
             library_gazetteer(settings, cache_dir)
-            .with_words(words, normalize(chinese))
+            .with_words(lower_case, normalize(chinese))
             .with_names(covered, COVERED)
         )
         cues = spec.origin

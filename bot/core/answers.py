@@ -50,11 +50,15 @@ def answer(
     if request is not None:  # a request for the firm itself, whatever else it mentions
         match = Match(request.intent_id, 1.0, (Candidate(request.intent_id, 1.0),))
         return Answer(match, intent_reply(catalog, request.intent_id, lang), lang, screened.text)
-    outside = knowledge.scope.outside(screened.text)
-    if outside is not None:  # about another place or organisation: not our figures
-        reply = outside_scope(catalog, outside.subject, lang)
-        return Answer(Match(None, 0.0, ()), reply, lang, screened.text)
     reading = followups.read(knowledge.matcher, screened.text, previous)
+    # About another place or organisation, on its own or read after the previous question
+    # ("and how long does it take?" after one about Poland): not our figures.
+    outside = knowledge.scope.outside(screened.text) or (
+        knowledge.scope.outside(reading.text) if reading.in_context else None
+    )
+    if outside is not None:
+        reply = outside_scope(catalog, outside.subject, lang)
+        return Answer(Match(None, 0.0, ()), reply, lang, reading.text)
     ranked = knowledge.lead_requests.drop_contradicted(screened.text, reading.ranked)
     match = decide(ranked, catalog.settings.matching)
     if match.intent_id is not None:
