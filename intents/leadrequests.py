@@ -15,7 +15,7 @@ and never next to a cost in another sense (rent, tax rate, capital, a flight).
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -29,6 +29,8 @@ FILE_NAME = "lead_requests.yaml"
 PACKAGED_FILE = Path(__file__).resolve().parent / FILE_NAME
 Reach = Literal["alone", "with_firm", "with_service"]
 REACHES: tuple[Reach, ...] = ("alone", "with_firm", "with_service")
+Elsewhere = Callable[[str], bool]
+"""Whether a message is about another place or organisation than the ones the bot covers."""
 
 
 class CueSpec(Model):
@@ -71,18 +73,29 @@ class _Kind:
 class LeadRequests:
     """Tells whether a message asks for the firm itself, and which lead intent answers it."""
 
-    def __init__(self, kinds: tuple[_Kind, ...], context: Mapping[str, re.Pattern[str] | None]):
+    def __init__(
+        self,
+        kinds: tuple[_Kind, ...],
+        context: Mapping[str, re.Pattern[str] | None],
+        elsewhere: Elsewhere | None = None,
+    ) -> None:
         self._kinds = kinds
         self._firm = context["firm"]
         self._services = context["services"]
         self._other_senses = context["other_senses"]
+        self._elsewhere = elsewhere
 
     @classmethod
-    def load(cls, path: Path, lead_intents: Collection[str]) -> LeadRequests:
+    def load(
+        cls, path: Path, lead_intents: Collection[str], elsewhere: Elsewhere | None = None
+    ) -> LeadRequests:
         """Read a cue file; `lead_intents` are the catalog's intents tagged `lead`.
 
         A kind whose intent the catalog lacks is answered by the last intent of `order` (when
-        the catalog has that one), so a request is never silently lost. Raises `SourceError`.
+        the catalog has that one), so a request is never silently lost. `elsewhere` tells a
+        message about another place or organisation: a cost word there ("Deloitte's fees for
+        an audit") is no request, unless a cue that counts on its own addresses us. Raises
+        `SourceError`.
         """
         source = read_source(path)
         try:
@@ -110,7 +123,7 @@ class LeadRequests:
             key: _compile(source, (key,), getattr(spec, key))
             for key in ("firm", "services", "other_senses")
         }
-        return cls(tuple(kinds), context)
+        return cls(tuple(kinds), context, elsewhere)
 
     def detect(self, text: str) -> LeadRequest | None:
         """The lead intent `text` asks for, or None when it is no request for the firm."""
@@ -123,11 +136,16 @@ class LeadRequests:
             "with_firm": ours and _found(self._firm, query),
             "with_service": ours and _found(self._services, query),
         }
+        about_us: bool | None = None  # asked of `elsewhere` once, and only when it matters
         for kind in self._kinds:
             if kind.unless is not None and kind.unless.search(query):
                 continue
             for reach, pattern in kind.cues:
                 found = pattern.search(query) if usable[reach] else None
+                if found and reach != "alone":
+                    if about_us is None:
+                        about_us = self._elsewhere is None or not self._elsewhere(text)
+                    found = found if about_us else None
                 if found:
                     return LeadRequest(kind.intent_id, found.group(0).strip())
         return None

@@ -145,3 +145,19 @@ def test_a_broken_cue_file_is_a_catalog_error(tmp_path: Path) -> None:
     (directory / "lead_requests.yaml").write_text("version: 2\n", encoding="utf-8")
     with pytest.raises(CatalogError):
         build_knowledge(directory)
+
+
+def test_a_cost_word_about_another_organisation_is_no_request() -> None:
+    asked: list[str] = []
+
+    def elsewhere(text: str) -> bool:
+        asked.append(text)
+        return "Deloitte" in text
+
+    requests = LeadRequests.load(PACKAGED_FILE, LEADS, elsewhere)
+    assert requests.detect("What are Deloitte's fees for an audit?") is None
+    found = requests.detect("What would you charge for an audit? Deloitte is too slow.")
+    assert found is not None
+    assert found.intent_id == "pricing"
+    assert requests.detect("can someone call me") is not None
+    assert asked == ["What are Deloitte's fees for an audit?"], "asked only for a weak cue"
