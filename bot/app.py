@@ -129,6 +129,7 @@ def open_knowledge(settings: Settings, directory: Path | None = None) -> Knowled
         directory or settings.intents_dir,
         open_encoder(settings),
         EmbeddingCache(settings.resolved_cache_dir),
+        gazetteer_cache=settings.resolved_cache_dir,
     )
 
 

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from intents.catalog import Catalog, MatchingSettings
-from intents.heldout import HeldOut
+from intents.heldout import NEAR_COPY, HeldOut, load_heldout, near_copies
 from intents.matcher import Match, Matcher
+from intents.sourcefile import SourceError
 from intents.text import Lang, normalize
 
 Outcome = Literal["correct", "clarify", "wrong", "refused"]
@@ -29,7 +30,29 @@ class Problem:
 
 def check(catalog: Catalog, matcher: Matcher) -> list[Problem]:
     """Everything `intents check` reports beyond schema errors (which stop loading)."""
-    return [*_counts(catalog), *_lengths(catalog), *_overlaps(catalog), *_strays(catalog, matcher)]
+    return [
+        *_counts(catalog),
+        *_lengths(catalog),
+        *_overlaps(catalog),
+        *_copies(catalog),
+        *_strays(catalog, matcher),
+    ]
+
+
+def _copies(catalog: Catalog) -> Iterator[Problem]:
+    """Held-out questions (development and sealed) that are nearly an example."""
+    for name in ("dev", "sealed"):
+        try:
+            held = load_heldout(catalog, "dev" if name == "dev" else "sealed")
+        except SourceError as exc:
+            yield Problem(f"{exc.file}:{exc.line}", exc.message)
+            continue
+        for question, example, score in near_copies(catalog, held):
+            yield Problem(
+                question.location,
+                f"held-out question {question.text!r} is a near copy of the example "
+                f"{example!r} (fuzzy score {score:.0f}, at most {NEAR_COPY - 1}): reword it",
+            )
 
 
 def _counts(catalog: Catalog) -> Iterator[Problem]:
