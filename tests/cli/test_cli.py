@@ -60,7 +60,7 @@ def test_ask_json_explains_the_match(tmp_path: Path) -> None:
 
 
 def test_ask_reads_one_question_per_line_and_reports_out_of_scope(tmp_path: Path) -> None:
-    questions = "临港在哪里\nrecommend a pizza place in Naples\n\n"
+    questions = "临港在哪里\nwhat is the best pizza topping\n\n"
     result = run("ask", "--json", stdin=questions, cwd=tmp_path)
     first, second, third = (json.loads(line) for line in out_lines(result))
     assert first["intent"] == "lingang_location"
