@@ -58,7 +58,9 @@ def answer(
     )
     if outside is not None:
         reply = outside_scope(catalog, outside.subject, lang)
-        return Answer(Match(None, 0.0, ()), reply, lang, reading.text)
+        # Not answered; the matcher's runner-ups still tell an admin what it was near.
+        nearest = tuple(reading.ranked[: catalog.settings.matching.alternatives + 1])
+        return Answer(Match(None, 0.0, nearest), reply, lang, reading.text)
     ranked = knowledge.lead_requests.drop_contradicted(screened.text, reading.ranked)
     match = decide(ranked, catalog.settings.matching)
     if match.intent_id is not None:
