@@ -194,6 +194,21 @@ def knowledge() -> KnowledgeBase:
     return KnowledgeBase(PACKAGED_DIR)
 
 
+class People:
+    """People talking to one engine through one driver: `people.say("2024", "hi")`."""
+
+    def __init__(self, driver: Driver, knowledge: KnowledgeBase) -> None:
+        self.driver = driver
+        self.stores = memory_stores()
+        self.engine = self.stores.engine(knowledge)
+
+    def say(self, user: str, text: str) -> Shown:
+        return self.driver.sees(self.engine.handle(self.driver.says(user, text)))
+
+    def press(self, user: str, words: str, shown: Shown) -> Shown:
+        return self.driver.sees(self.engine.handle(self.driver.presses(user, shown.button(words))))
+
+
 def test_a_typed_message_becomes_text_from_that_person(driver: Driver) -> None:
     incoming = driver.says("1001", "  where is Lingang?  ")
     assert incoming.channel == driver.channel
@@ -227,15 +242,14 @@ def test_every_reply_is_shown_whole_and_its_buttons_press_back(text: str, title:
 def test_a_conversation_reaches_a_lead_on_every_channel(
     driver: Driver, knowledge: KnowledgeBase
 ) -> None:
-    stores = memory_stores()
-    engine = stores.engine(knowledge)
-    user = "2024"
+    people, user = People(driver, knowledge), "2024"
+    stores = people.stores
 
     def say(text: str) -> Shown:
-        return driver.sees(engine.handle(driver.says(user, text)))
+        return people.say(user, text)
 
     def press_(words: str, shown: Shown) -> Shown:
-        return driver.sees(engine.handle(driver.presses(user, shown.button(words))))
+        return people.press(user, words, shown)
 
     assert "Pudong" in say("where is Lingang?").text
     consent = say("I want to talk to a consultant")
@@ -258,11 +272,7 @@ def test_a_conversation_reaches_a_lead_on_every_channel(
 def test_a_follow_up_is_read_with_the_previous_question_on_every_channel(
     driver: Driver, knowledge: KnowledgeBase
 ) -> None:
-    engine = memory_stores().engine(knowledge)
-
-    def say(user: str, text: str) -> Shown:
-        return driver.sees(engine.handle(driver.says(user, text)))
-
+    say = People(driver, knowledge).say
     say("3001", "what is dishui lake")
     assert "5.56 million m²" in say("3001", "how big is it?").text
     say("3002", "滴水湖在哪")
@@ -273,15 +283,14 @@ def test_a_follow_up_is_read_with_the_previous_question_on_every_channel(
 def test_a_malformed_answer_keeps_the_form_step_on_every_channel(
     driver: Driver, knowledge: KnowledgeBase
 ) -> None:
-    stores = memory_stores()
-    engine = stores.engine(knowledge)
-    user = "2025"
+    people, user = People(driver, knowledge), "2025"
+    stores = people.stores
 
     def say(text: str) -> Shown:
-        return driver.sees(engine.handle(driver.says(user, text)))
+        return people.say(user, text)
 
     def press_(words: str, shown: Shown) -> Shown:
-        return driver.sees(engine.handle(driver.presses(user, shown.button(words))))
+        return people.press(user, words, shown)
 
     name = press_("同意", say("我想联系顾问"))
     assert "请问您怎么称呼" in name.text
@@ -314,16 +323,12 @@ def test_a_malformed_answer_keeps_the_form_step_on_every_channel(
 def test_a_lead_request_with_words_around_it_starts_the_form_on_every_channel(
     driver: Driver, knowledge: KnowledgeBase
 ) -> None:
-    stores = memory_stores()
-    engine = stores.engine(knowledge)
-
-    def say(user: str, text: str) -> Shown:
-        return driver.sees(engine.handle(driver.says(user, text)))
-
+    people = People(driver, knowledge)
+    say = people.say
     quote = say("4001", "Hello! Can you give me a quote for customs clearance? We import chips.")
     assert "quote or proposal" in quote.text
     assert "/forget" in quote.text, "the privacy notice"
-    name = driver.sees(engine.handle(driver.presses("4001", quote.button("agree"))))
+    name = people.press("4001", "agree", quote)
     assert "name" in name.text.lower()
     fee = say("4002", "注册外商独資企业要多少錢？")
     assert "无法提供价格信息" in fee.text
@@ -336,16 +341,12 @@ def test_a_lead_request_with_words_around_it_starts_the_form_on_every_channel(
 def test_a_question_about_another_place_is_refused_with_a_consultant_on_every_channel(
     driver: Driver, knowledge: KnowledgeBase
 ) -> None:
-    stores = memory_stores()
-    engine = stores.engine(knowledge)
-
-    def say(user: str, text: str) -> Shown:
-        return driver.sees(engine.handle(driver.says(user, text)))
-
+    people = People(driver, knowledge)
+    say = people.say
     refused = say("5001", "what is the corporate tax rate in Singapore?")
     assert "Singapore is outside what I cover" in refused.text
     assert "25%" not in refused.text
-    consultant = driver.sees(engine.handle(driver.presses("5001", refused.button("consultant"))))
+    consultant = people.press("5001", "consultant", refused)
     assert "elitestage.com" in consultant.text
     assert "深圳不在我的服务范围内" in say("5002", "深圳有多少人口？").text
     origin = say("5003", "we are a Singapore firm, what is a WFOE?")
