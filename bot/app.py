@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.catalog_edits import CatalogEditor
 from bot.catalog_sync import CatalogSync
 from bot.channels.ratelimit import ChatRateLimiter
 from bot.channels.slack import SlackService
@@ -20,7 +21,7 @@ from bot.notifications import LogNotifier, Relay
 from intents.knowledge import KnowledgeBase
 from intents.multilingual import UseMultilingualEncoder
 from intents.semantic import EmbeddingCache, Encoder, SemanticUnavailable
-from storage.catalogs import SqlCatalogVersions
+from storage.catalogs import SqlCatalogRevisions, SqlPeriodicRuns
 from storage.dashboard import SqlDashboard
 from storage.db import Database
 from storage.feed import SqlLeadFeed
@@ -57,7 +58,8 @@ class Storage:
     dashboard: SqlDashboard
     unanswered: SqlUnanswered
     feed: SqlLeadFeed
-    catalogs: SqlCatalogVersions
+    catalogs: SqlCatalogRevisions
+    periodic: SqlPeriodicRuns
     telegram_budget: SqlRateBudget
 
     def close(self) -> None:
@@ -76,6 +78,7 @@ class App:
     relay: Relay
     catalog: CatalogSync
     metrics: Metrics
+    editor: CatalogEditor
 
     @property
     def leads(self) -> SqlLeadRepository:
@@ -161,7 +164,8 @@ def open_storage(settings: Settings) -> Storage:
         SqlDashboard(database),
         SqlUnanswered(database),
         SqlLeadFeed(database),
-        SqlCatalogVersions(database),
+        SqlCatalogRevisions(database),
+        SqlPeriodicRuns(database),
         SqlRateBudget(database, "telegram"),
     )
 
@@ -183,8 +187,10 @@ def build_app(settings: Settings) -> App:
         observer=metrics,
     )
     relay = Relay(storage.outbox, storage.leads, open_notifier(settings, knowledge, metrics))
-    catalog = CatalogSync(knowledge, storage.catalogs)
-    return App(settings, knowledge, storage, engine, relay, catalog, metrics)
+    catalog = CatalogSync(knowledge, storage.catalogs, settings.resolved_cache_dir / "catalog")
+    catalog.start(settings.intents_dir)
+    editor = CatalogEditor(catalog)
+    return App(settings, knowledge, storage, engine, relay, catalog, metrics, editor)
 
 
 def read_database(storage: Storage) -> DatabaseReading:

@@ -1,90 +1,202 @@
-"""One catalog for every replica: a reload on one is published in the database, and the others
-follow it by reloading the same files (on a volume they share) from disk.
+"""One catalog for every replica on any host: revisions in the database, followed by each.
 
-The published fingerprint tells a follower whether its files are the ones the admin reloaded;
-when they are not, the volume is not shared and the follower says so in the log.
+Every change (an admin's edit, a rollback, an import) is a revision: the whole catalog's
+files, saved only after they load here. Each replica writes the newest revision's files to a
+private folder under its cache and builds its knowledge from them, so no file system is
+shared and a rebuilt container finds the catalog in the database. The shipped files seed an
+empty database, and are taken again while nobody has changed the catalog since (an upgrade
+brings its content); once an admin has, the database wins and a difference is logged.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import shutil
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
-from bot.core.ports import CatalogVersion, CatalogVersions
+from bot.core.ports import CatalogRevision, CatalogRevisions, RevisionConflict, RevisionMeta
 from intents.catalog import CatalogError
-from intents.knowledge import KnowledgeBase
+from intents.drafts import changes_between
+from intents.knowledge import Knowledge, KnowledgeBase
+from intents.snapshot import files_digest, materialize, read_files
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+KEEP_FOLDERS_SECONDS = 24 * 3600  # a draft's folder outlives any preview of it
+
+
+class CatalogRefused(Exception):
+    """The files do not make a working catalog; `problems` says where and why."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(f"{len(problems)} problem(s): " + "; ".join(problems[:3]))
 
 
 class CatalogSync:
-    """Publishes this replica's reloads and follows the others'."""
+    """Serves the newest revision, saves new ones, follows the other replicas'."""
 
     def __init__(
         self,
         knowledge: KnowledgeBase,
-        versions: CatalogVersions,
+        revisions: CatalogRevisions,
+        workspace: Path,
         clock: Clock = lambda: datetime.now(UTC),
     ) -> None:
         self._knowledge = knowledge
-        self._versions = versions
+        self._revisions = revisions
+        self._workspace = workspace
         self._clock = clock
-        self._lock = threading.Lock()
-        self._version: int | None = None  # the published version this process serves
-        self._failed: int | None = None  # the last version whose reload failed here
+        self._lock = threading.RLock()
+        self._revision: CatalogRevision | None = None  # the revision this process serves
+        self._files: dict[str, str] = {}
+        self._failed: int | None = None  # the last revision that did not load here
+        self._built = ""  # the digest of the files the knowledge in use was built from
+
+    @property
+    def revisions(self) -> CatalogRevisions:
+        """The catalog's history."""
+        return self._revisions
+
+    @property
+    def revision(self) -> CatalogRevision | None:
+        """The revision this process serves (None before `start`)."""
+        return self._revision
 
     @property
     def version(self) -> int | None:
-        """The published catalog version this process serves (None before it knows one)."""
-        return self._version
+        """The number of the revision this process serves."""
+        return self._revision.number if self._revision else None
 
-    def publish(self, actor: str) -> CatalogVersion:
-        """Announce the catalog this process has just reloaded, so the others follow."""
+    def knowledge_in_use(self) -> Knowledge:
+        """The knowledge answering messages now."""
+        return self._knowledge.current
+
+    def files(self) -> dict[str, str]:
+        """The files of the revision this process serves."""
         with self._lock:
-            digest = self._knowledge.current.catalog.fingerprint
-            published = self._versions.publish(digest, actor, self._clock())
-            self._version = max(self._version or 0, published.version)
-            log.info("catalog version %d published (%s)", published.version, digest)
-            return published
+            return dict(self._files)
+
+    def start(self, shipped: Path, actor: str = "system") -> CatalogRevision:
+        """Seed an empty database from the `shipped` folder, or take its files again while
+        nobody changed the catalog since the last seed; then serve the newest revision."""
+        with self._lock:
+            files = read_files(shipped)
+            if self._knowledge.current.catalog.directory == shipped:
+                self._built = files_digest(files)  # read just after the knowledge was built
+            latest = self._revisions.latest()
+            if latest is None or (latest.kind == "seed" and latest.digest != files_digest(files)):
+                parent = latest.number if latest else 0
+                old = self._revisions.files(parent) if latest else {}
+                meta = RevisionMeta(
+                    actor, self._clock(), "seed", f"files shipped in {shipped.name}/"
+                )
+                # Another replica seeding at the same moment wins the race: follow it.
+                with contextlib.suppress(RevisionConflict):
+                    self.save(parent, files, meta, old)
+            elif latest.digest != files_digest(files):
+                log.info(
+                    "serving catalog revision %d from the database; the files in %s differ "
+                    "(`lingang-bot intents import` makes them a revision)",
+                    latest.number,
+                    shipped,
+                )
+            self.follow()
+            if self._revision is None:
+                raise CatalogRefused(["no catalog revision loads; see the log"])
+            return self._revision
 
     def follow(self) -> bool:
-        """Reload from disk if a newer version was published; whether the catalog changed.
+        """Serve the newest revision if it is newer than ours; whether the catalog changed.
 
-        A catalog that does not load keeps the old one in use and is tried again next time.
+        A revision that does not load here keeps the old one in use (and is logged once).
         """
         with self._lock:
-            latest = self._versions.latest()
-            if latest is None or latest.version <= (self._version or 0):
+            latest = self._revisions.latest()
+            if latest is None or latest.number <= (self.version or 0):
                 return False
-            if latest.digest == self._knowledge.current.catalog.fingerprint:
-                self._version = latest.version  # already serving these files
+            files = self._revisions.files(latest.number)
+            if self._revision is not None and latest.digest == self._revision.digest:
+                self._revision, self._files = latest, files
                 return False
             try:
-                fresh = self._knowledge.reload()
-            except CatalogError as exc:
-                if self._failed != latest.version:
-                    self._failed = latest.version
+                knowledge = self.check(files)
+            except CatalogRefused as exc:
+                if self._failed != latest.number:
+                    self._failed = latest.number
                     log.warning(
-                        "catalog version %d does not load here (%d problems); the old one "
-                        "stays in use",
-                        latest.version,
+                        "catalog revision %d does not load here (%d problems: %s); the old "
+                        "one stays in use",
+                        latest.number,
                         len(exc.problems),
+                        "; ".join(exc.problems[:3]),
                     )
                 return False
-            self._version = latest.version
-            digest = fresh.catalog.fingerprint
-            if digest != latest.digest:
-                log.warning(
-                    "catalog version %d was published with files %s, but the files here are "
-                    "%s: is the intents folder shared by every replica?",
-                    latest.version,
-                    latest.digest,
-                    digest,
-                )
-            else:
-                log.info("catalog version %d loaded (%s)", latest.version, digest)
+            self._install(latest, files, knowledge)
+            log.info("catalog revision %d loaded (%s)", latest.number, latest.digest[:12])
             return True
+
+    def check(self, files: dict[str, str]) -> Knowledge:
+        """Knowledge built from `files`, not in use yet; `CatalogRefused` with the reasons
+        (paths inside the catalog) when they do not load."""
+        digest = files_digest(files)
+        if digest == self._built:
+            return self._knowledge.current  # built from these very files already
+        folder = materialize(files, self._workspace, digest[:20])
+        try:
+            return self._knowledge.build(folder)
+        except CatalogError as exc:
+            raise CatalogRefused([_inside(str(p), folder) for p in exc.problems]) from exc
+
+    def save(
+        self,
+        parent: int,
+        files: dict[str, str],
+        meta: RevisionMeta,
+        old: dict[str, str] | None = None,
+    ) -> CatalogRevision:
+        """Make `files` the newest revision, made from `parent`, and serve it here.
+
+        Refused (`CatalogRefused`) when they do not load, (`RevisionConflict`) when `parent`
+        is not the newest revision any more; either way nothing changes.
+        """
+        with self._lock:
+            knowledge = self.check(files)
+            if not meta.changes:
+                base = old if old is not None else self._revisions.files(parent) if parent else {}
+                meta = RevisionMeta(
+                    meta.actor, meta.at, meta.kind, meta.comment, changes_between(base, files)
+                )
+            revision = self._revisions.add(parent, files, meta)
+            self._install(revision, files, knowledge)
+            log.info("catalog revision %d saved by %s (%s)", revision.number, meta.actor, meta.kind)
+            return revision
+
+    def _install(
+        self, revision: CatalogRevision, files: dict[str, str], knowledge: Knowledge
+    ) -> None:
+        self._knowledge.install(knowledge)
+        self._revision, self._files, self._failed = revision, files, None
+        self._built = files_digest(files)
+        self._sweep(knowledge.catalog.directory)
+
+    def _sweep(self, keep: Path) -> None:
+        """Remove other revisions' and drafts' folders a day old (a preview may use one)."""
+        cutoff = time.time() - KEEP_FOLDERS_SECONDS
+        for folder in self._workspace.iterdir() if self._workspace.is_dir() else ():
+            try:
+                if folder != keep and folder.is_dir() and folder.stat().st_mtime < cutoff:
+                    shutil.rmtree(folder, ignore_errors=True)
+            except OSError:
+                continue
+
+
+def _inside(problem: str, folder: Path) -> str:
+    """A problem's `file:line` with the file named inside the catalog."""
+    return problem.replace(f"{folder}/", "")

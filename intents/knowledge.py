@@ -92,13 +92,20 @@ class KnowledgeBase:
 
     def reload(self) -> Knowledge:
         """Build from the files again and swap; on `CatalogError` the old one stays in use."""
+        return self.install(self.build(self._directory))
+
+    def build(self, directory: Path) -> Knowledge:
+        """Knowledge from the catalog under `directory` with this base's matcher settings,
+        not yet in use (raises `CatalogError`)."""
+        return build_knowledge(directory, self._encoder, self._cache, self._gazetteer_cache)
+
+    def install(self, knowledge: Knowledge) -> Knowledge:
+        """Answer from `knowledge` from the next message on; later reloads read its folder."""
         with self._lock:
-            fresh = build_knowledge(
-                self._directory, self._encoder, self._cache, self._gazetteer_cache
-            )
-            self._current = fresh
+            self._current = knowledge
+            self._directory = knowledge.catalog.directory
         _return_freed_memory()
-        return fresh
+        return knowledge
 
 
 def _return_freed_memory() -> None:

@@ -131,6 +131,48 @@ def _strays(catalog: Catalog, matcher: Matcher) -> Iterator[Problem]:
                 )
 
 
+NEIGHBOURS = 3  # the intents nearest an edited one whose examples are checked with it
+
+
+def check_intent(catalog: Catalog, matcher: Matcher, intent_id: str) -> list[Problem]:
+    """`check` for one intent and its neighbours, fast enough to run before every save: its
+    counts and lengths, sentences it shares with others, its examples that match another
+    intent better, and the examples of its nearest intents that now match it instead."""
+    if intent_id not in catalog.intents:
+        return []
+    mine = catalog.intent(intent_id)
+    own = [p for p in (*_counts(catalog), *_lengths(catalog)) if f"{intent_id}:" in p.message]
+    overlaps = [p for p in _overlaps(catalog) if intent_id in p.message]
+    near: set[str] = set()
+    strays = []
+    for lang, text in mine.examples.items():
+        ranked = matcher.rank(text)
+        near.update(c.intent_id for c in ranked[:NEIGHBOURS] if c.intent_id != intent_id)
+        if ranked and ranked[0].intent_id != intent_id:
+            index = mine.examples.get(lang).index(text)
+            strays.append(
+                Problem(
+                    catalog.locate(intent_id, "examples", lang, index),
+                    f"{intent_id}: example {text!r} matches {ranked[0].intent_id} better "
+                    "than its own intent",
+                )
+            )
+    for other in sorted(near & set(catalog.intents)):
+        neighbour = catalog.intent(other)
+        for lang, text in neighbour.examples.items():
+            ranked = matcher.rank(text)
+            if ranked and ranked[0].intent_id == intent_id:
+                index = neighbour.examples.get(lang).index(text)
+                strays.append(
+                    Problem(
+                        catalog.locate(other, "examples", lang, index),
+                        f"{other}: example {text!r} now matches {intent_id} better than its "
+                        "own intent",
+                    )
+                )
+    return [*own, *overlaps, *strays]
+
+
 @dataclass(frozen=True, slots=True)
 class Handling:
     """What the bot does with one message: the match, and whether the contact form starts."""

@@ -6,12 +6,19 @@ For tests and for trying the engine without a database; nothing survives the pro
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from bot.core.ports import LEASE, Budget, CatalogVersion, StaleState
+from bot.core.ports import (
+    LEASE,
+    Budget,
+    CatalogRevision,
+    RevisionConflict,
+    RevisionMeta,
+    StaleState,
+)
 from bot.core.records import (
     OPEN_STATUSES,
     ConsentRecord,
@@ -29,6 +36,7 @@ from bot.core.records import (
     pseudonym,
 )
 from bot.core.state import ConversationState
+from intents.snapshot import files_digest
 
 
 class MemoryConversationStore:
@@ -451,24 +459,70 @@ class MemoryRateBudget:
             return self._paused_until
 
 
-class MemoryCatalogVersions:
-    """`CatalogVersions` in a list."""
+class MemoryCatalogRevisions:
+    """`CatalogRevisions` in a list."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._versions: list[CatalogVersion] = []
+        self._revisions: list[tuple[CatalogRevision, dict[str, str]]] = []
 
-    def publish(self, digest: str, actor: str, at: datetime) -> CatalogVersion:
-        """Record a reload; the new version."""
+    def latest(self) -> CatalogRevision | None:
+        """The newest revision, or None."""
         with self._lock:
-            version = CatalogVersion(len(self._versions) + 1, digest, actor, at)
-            self._versions.append(version)
-            return version
+            return self._revisions[-1][0] if self._revisions else None
 
-    def latest(self) -> CatalogVersion | None:
-        """The newest published version, or None."""
+    def get(self, number: int) -> CatalogRevision | None:
+        """The revision `number`, or None."""
         with self._lock:
-            return self._versions[-1] if self._versions else None
+            return self._revisions[number - 1][0] if 0 < number <= len(self._revisions) else None
+
+    def files(self, number: int) -> dict[str, str]:
+        """The files of revision `number` (KeyError when there is none)."""
+        with self._lock:
+            if not 0 < number <= len(self._revisions):
+                raise KeyError(number)
+            return dict(self._revisions[number - 1][1])
+
+    def add(self, parent: int, files: Mapping[str, str], meta: RevisionMeta) -> CatalogRevision:
+        """Save `files` after `parent`; `RevisionConflict` unless `parent` is the newest."""
+        with self._lock:
+            if parent != len(self._revisions):
+                raise RevisionConflict(f"revision {len(self._revisions)} is newer than {parent}")
+            number = parent + 1
+            revision = CatalogRevision(
+                number,
+                parent,
+                files_digest(files),
+                meta.actor,
+                meta.at,
+                meta.kind,
+                meta.comment,
+                meta.changes,
+            )
+            self._revisions.append((revision, dict(sorted(files.items()))))
+            return revision
+
+    def history(self, limit: int, offset: int = 0) -> list[CatalogRevision]:
+        """Revisions, newest first."""
+        with self._lock:
+            newest_first = [revision for revision, _ in reversed(self._revisions)]
+            return newest_first[offset : offset + limit]
+
+
+class MemoryPeriodicRuns:
+    """`PeriodicRuns` in a set."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._done: set[tuple[str, str]] = set()
+
+    def claim(self, job: str, period: str, by: str, at: datetime) -> bool:
+        """True for the first caller of `job` in `period`."""
+        with self._lock:
+            if (job, period) in self._done:
+                return False
+            self._done.add((job, period))
+            return True
 
 
 class MemoryPrivacyRegistry:

@@ -341,12 +341,41 @@ class RateBudgetRow(Base):
     next_free: Mapped[float] = mapped_column(Double)
 
 
-class CatalogVersionRow(Base):
-    """A reload of the intent catalog, published so every replica serves the same one."""
+class CatalogBlobRow(Base):
+    """A content file's text, stored once however many revisions share it."""
 
-    __tablename__ = "catalog_versions"
+    __tablename__ = "catalog_blobs"
 
-    id: Mapped[int] = mapped_column(primary_key=True)  # the version: only ever grows
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the text
+    text: Mapped[str] = mapped_column(Text)
+
+
+class CatalogRevisionRow(Base):
+    """One state of the whole intent catalog; the newest is what every replica serves.
+
+    `parent` is unique: two revisions saved from the same parent at once cannot both land,
+    so one admin's save never silently replaces another's.
+    """
+
+    __tablename__ = "catalog_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parent: Mapped[int] = mapped_column(unique=True)
     digest: Mapped[str] = mapped_column(String(64))
-    published_by: Mapped[str] = mapped_column(String(320))
-    published_at: Mapped[datetime] = mapped_column(default=utc_now)
+    actor: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    kind: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    changes: Mapped[list[list[str]]] = mapped_column(Json)  # [[kind, subject], ...]
+    manifest: Mapped[dict[str, str]] = mapped_column(Json)  # path -> blob digest
+
+
+class PeriodicRunRow(Base):
+    """A periodic job done for one period (a week): the primary key lets one replica in."""
+
+    __tablename__ = "periodic_runs"
+
+    job: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ran_by: Mapped[str] = mapped_column(String(320))
+    ran_at: Mapped[datetime] = mapped_column(default=utc_now)

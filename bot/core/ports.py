@@ -6,7 +6,7 @@ Each method is one short unit of work. A store that cannot reach its database ra
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -25,6 +25,7 @@ from bot.core.records import (
     UnansweredQuestion,
 )
 from bot.core.state import ConversationState
+from intents.drafts import CatalogChange
 
 # How long a claimed item stays with the replica that claimed it. An item that is neither
 # delivered nor failed by then (its replica crashed, or is too slow) is due again for anyone.
@@ -210,24 +211,75 @@ class RateBudget(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class CatalogVersion:
-    """One published state of the intent catalog: numbered, with the files' fingerprint."""
+class CatalogRevision:
+    """One state of the whole intent catalog, as saved by someone: every replica serves the
+    newest one."""
 
-    version: int
-    digest: str
-    published_by: str
-    published_at: datetime
+    number: int  # only ever grows
+    parent: int  # the revision it was made from (0 for the first)
+    digest: str  # of its files
+    actor: str
+    at: datetime
+    kind: str  # "seed" | "import" | "edit" | "create" | "retire" | "rollback"
+    comment: str
+    changes: tuple[CatalogChange, ...]
+
+    def touches(self, intent_id: str) -> bool:
+        """Whether this revision changed the intent `intent_id`."""
+        return any(c.kind != "file" and c.subject == intent_id for c in self.changes)
 
 
-class CatalogVersions(Protocol):
-    """Which catalog the replicas should serve: every reload is published here."""
+class RevisionConflict(Exception):
+    """Another revision was saved from the same parent first; nothing was saved."""
 
-    def publish(self, digest: str, actor: str, at: datetime) -> CatalogVersion:
-        """Record a reload of the catalog with fingerprint `digest`; the new, higher version."""
+
+class CatalogRevisions(Protocol):
+    """The catalog's history: each revision with its files (paths inside the catalog folder,
+    UTF-8 text). The one source of truth for every replica."""
+
+    def latest(self) -> CatalogRevision | None:
+        """The newest revision, or None before the first."""
         ...
 
-    def latest(self) -> CatalogVersion | None:
-        """The newest published version, or None before the first."""
+    def get(self, number: int) -> CatalogRevision | None:
+        """The revision `number`, or None."""
+        ...
+
+    def files(self, number: int) -> dict[str, str]:
+        """The files of revision `number` (KeyError when there is none)."""
+        ...
+
+    def add(
+        self,
+        parent: int,
+        files: Mapping[str, str],
+        meta: RevisionMeta,
+    ) -> CatalogRevision:
+        """Save `files` as the revision after `parent` (0: the first). Raises
+        `RevisionConflict` when `parent` is not the newest revision any more."""
+        ...
+
+    def history(self, limit: int, offset: int = 0) -> list[CatalogRevision]:
+        """Revisions, newest first."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionMeta:
+    """Who makes a revision, how, why and what it changes."""
+
+    actor: str
+    at: datetime
+    kind: str
+    comment: str = ""
+    changes: tuple[CatalogChange, ...] = ()
+
+
+class PeriodicRuns(Protocol):
+    """Work that one replica of many must do once per period (a weekly digest)."""
+
+    def claim(self, job: str, period: str, by: str, at: datetime) -> bool:
+        """True for the first caller of `job` in `period`, False for every later one."""
         ...
 
 

@@ -13,13 +13,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from bot.catalog_sync import CatalogRefused
 from bot.core import answers
 from bot.core.messages import Language
 from bot.core.questions import QuestionGroup, group_questions
 from bot.core.staff import StaffSession
 from bot.web.context import Web
-from intents.catalog import Catalog, CatalogError, Intent
-from intents.editing import EditError, add_example
+from intents.catalog import Catalog, Intent
+from intents.editing import EditError, clean_example
 from intents.knowledge import Knowledge
 from intents.matcher import Candidate
 from intents.text import guess_language, normalize
@@ -167,21 +168,21 @@ def _intent_routes(web: Web, router: APIRouter) -> None:
 
     @router.post("/intents/reload")
     async def reload(request: Request, session: change) -> Response:
+        """The server's intents folder as a new revision (for a team that edits the files)."""
         actor = session.user.email
+        folder = app.settings.intents_dir
         try:
-            fresh = await asyncio.to_thread(app.knowledge.reload)
-        except CatalogError as exc:
-            problems = [str(problem) for problem in exc.problems]
-            details = {"problems": problems[:20]}
+            made = await asyncio.to_thread(app.editor.import_folder, folder, actor)
+        except CatalogRefused as exc:
+            details = {"problems": exc.problems[:20]}
             failed = "intents.reload_failed"
             await asyncio.to_thread(app.storage.staff.audit, actor, failed, "catalog", details)
-            return intents_page(request, {"problems": problems}, status=400)
-        catalog = fresh.catalog
-        published = await asyncio.to_thread(app.catalog.publish, actor)  # the others follow
+            return intents_page(request, {"problems": exc.problems}, status=400)
+        catalog = app.knowledge.current.catalog
         done = {
             "intents": len(catalog.intents),
             "fingerprint": catalog.fingerprint,
-            "version": published.version,
+            "version": made.number if made else app.catalog.version,
         }
         await asyncio.to_thread(app.storage.staff.audit, actor, "intents.reload", "catalog", done)
         return RedirectResponse("/admin/intents?reloaded=1", status_code=303)
@@ -264,17 +265,20 @@ def _question_routes(web: Web, router: APIRouter) -> None:
             message = "These questions were handled already (by you or another admin)."
             return await questions_page(request, {"error": message}, 400)
         try:
-            added = await asyncio.to_thread(add_example, app.knowledge, intent, language, text)
+            revision, where = await asyncio.to_thread(
+                app.editor.add_example, intent, language, text, session.user.email
+            )
         except EditError as exc:
             return await questions_page(request, {"error": f"Not added: {exc}."}, 400)
-        except CatalogError as exc:
-            problems = [str(problem) for problem in exc.problems]
-            message = "Not added: with it the catalog does not load; the file is unchanged."
-            return await questions_page(request, {"error": message, "problems": problems}, 400)
-        await asyncio.to_thread(app.catalog.publish, session.user.email)  # the others follow
-        catalog = added.knowledge.catalog
-        where = f"{_file_of(catalog, intent)}:{added.line}"
-        details = {"text": added.text, "lang": language, "file": where}
+        except CatalogRefused as exc:
+            message = "Not added: with it the catalog does not load; nothing was changed."
+            return await questions_page(request, {"error": message, "problems": exc.problems}, 400)
+        details = {
+            "text": clean_example(text),
+            "lang": language,
+            "file": where,
+            "revision": revision.number,
+        }
         await asyncio.to_thread(
             unanswered.add_to_intent,
             [q.id for q in still_open],

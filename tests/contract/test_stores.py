@@ -13,9 +13,12 @@ import pytest
 
 from bot.core.ports import (
     Budget,
-    CatalogVersions,
+    CatalogRevisions,
     OutgoingQueue,
+    PeriodicRuns,
     RateBudget,
+    RevisionConflict,
+    RevisionMeta,
     StaleState,
 )
 from bot.core.records import (
@@ -26,8 +29,15 @@ from bot.core.records import (
     UnansweredQuestion,
 )
 from bot.core.state import ConversationState
-from storage.catalogs import SqlCatalogVersions
-from storage.memory import MemoryCatalogVersions, MemoryOutgoingQueue, MemoryRateBudget
+from intents.drafts import CatalogChange
+from intents.snapshot import files_digest
+from storage.catalogs import SqlCatalogRevisions, SqlPeriodicRuns
+from storage.memory import (
+    MemoryCatalogRevisions,
+    MemoryOutgoingQueue,
+    MemoryPeriodicRuns,
+    MemoryRateBudget,
+)
 from storage.outgoing import SqlOutgoingQueue
 from storage.ratebudget import SqlRateBudget
 from tests.chat import Stores
@@ -372,18 +382,29 @@ class Shared:
 
     outgoing: OutgoingQueue
     budget: RateBudget
-    catalogs: CatalogVersions
+    catalogs: CatalogRevisions
+    periodic: PeriodicRuns
 
 
 @pytest.fixture(params=["memory", *BACKENDS])
 def shared(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Shared]:
     """The shared-state ports, in memory and on each database backend in turn."""
     if request.param == "memory":
-        yield Shared(MemoryOutgoingQueue(), MemoryRateBudget(), MemoryCatalogVersions())
+        yield Shared(
+            MemoryOutgoingQueue(),
+            MemoryRateBudget(),
+            MemoryCatalogRevisions(),
+            MemoryPeriodicRuns(),
+        )
         return
     db = _open(request, str(request.param), tmp_path)
     try:
-        yield Shared(SqlOutgoingQueue(db), SqlRateBudget(db, "test"), SqlCatalogVersions(db))
+        yield Shared(
+            SqlOutgoingQueue(db),
+            SqlRateBudget(db, "test"),
+            SqlCatalogRevisions(db),
+            SqlPeriodicRuns(db),
+        )
     finally:
         db.dispose()
 
@@ -443,14 +464,48 @@ def test_a_pause_holds_back_every_reservation_until_it_ends(shared: Shared) -> N
     assert shared.budget.reserve(Budget("chat:2", 1.0), 1020.0) == pytest.approx(0.0)
 
 
-def test_catalog_versions_only_grow_and_the_latest_wins(shared: Shared) -> None:
-    assert shared.catalogs.latest() is None
-    first = shared.catalogs.publish("aaaa", "admin@example.com", T0)
-    second = shared.catalogs.publish("bbbb", "other@example.com", T0 + timedelta(minutes=1))
-    assert second.version > first.version
-    assert shared.catalogs.latest() == second
-    assert (second.digest, second.published_by, second.published_at) == (
-        "bbbb",
+def test_catalog_revisions_keep_every_file_byte_for_byte_and_refuse_a_stale_parent(
+    shared: Shared,
+) -> None:
+    revisions = shared.catalogs
+    assert revisions.latest() is None
+    first_files = {"catalog.yaml": "version: 1\r\n# 临港\n", "faq/a.yaml": "intents: []\n"}
+    made = RevisionMeta("admin@example.com", T0, "seed", "", (CatalogChange("created", "a"),))
+    first = revisions.add(0, first_files, made)
+    second_files = {**first_files, "faq/a.yaml": "intents: [x]\n", "faq/b.yaml": "b\n"}
+    later = RevisionMeta("other@example.com", T0 + timedelta(minutes=1), "edit", "why")
+    second = revisions.add(first.number, second_files, later)
+
+    assert second.number > first.number
+    assert second.parent == first.number
+    assert revisions.latest() == second
+    assert revisions.get(first.number) == first
+    assert revisions.get(second.number + 5) is None
+    assert revisions.files(first.number) == first_files
+    assert revisions.files(second.number) == second_files
+    assert (second.actor, second.at, second.kind, second.comment) == (
         "other@example.com",
         T0 + timedelta(minutes=1),
+        "edit",
+        "why",
     )
+    assert first.changes == (CatalogChange("created", "a"),)
+    assert first.touches("a")
+    assert not second.touches("a")
+    assert first.digest == files_digest(first_files)
+    assert revisions.history(10) == [second, first]
+    assert revisions.history(1, 1) == [first]
+    with pytest.raises(RevisionConflict):  # made from the first, but the second came first
+        revisions.add(first.number, {"catalog.yaml": "lost"}, later)
+    with pytest.raises(RevisionConflict):
+        revisions.add(0, {"catalog.yaml": "lost"}, later)
+    assert revisions.latest() == second
+    with pytest.raises(KeyError):
+        revisions.files(99)
+
+
+def test_a_periodic_job_is_claimed_once_per_period(shared: Shared) -> None:
+    assert shared.periodic.claim("digest", "2026-W49", "a", T0)
+    assert not shared.periodic.claim("digest", "2026-W49", "b", T0)
+    assert shared.periodic.claim("digest", "2026-W50", "b", T0)
+    assert shared.periodic.claim("other", "2026-W49", "b", T0)

@@ -1,5 +1,7 @@
-"""One catalog for every replica: an admin's reload on one replica is published in the database
-and the others reload the shared files too; a catalog that does not load keeps the old one."""
+"""One catalog for every replica on any host: a change on one replica is a revision in the
+database, served by the others with no shared folder; the shipped files seed an empty
+database; a revision that does not load keeps the old catalog; two admins editing one intent
+at once: one wins, the other is told."""
 
 from __future__ import annotations
 
@@ -15,12 +17,16 @@ from fastapi.testclient import TestClient
 
 import intents
 from bot.app import App, build_app
-from bot.catalog_sync import CatalogSync
+from bot.catalog_edits import CatalogEditor, EditConflict
+from bot.catalog_sync import CatalogRefused, CatalogSync
 from bot.config import Settings
+from bot.core.ports import RevisionMeta
 from bot.web.app import create_app
+from intents.drafts import etag, faq_intents
 from intents.knowledge import KnowledgeBase
+from intents.snapshot import read_files
 from storage.db import Database
-from storage.memory import MemoryCatalogVersions
+from storage.memory import MemoryCatalogRevisions
 from tests.web.conftest import BASE_URL, staff_client
 from tests.web.test_chat import say, text_of
 
@@ -29,17 +35,16 @@ OLD = "119.5 km², covering"
 NEW = "119.5 km² (as edited by an admin), covering"
 
 
-@pytest.fixture
-def shared_folder(tmp_path: Path) -> Path:
-    """A copy of the packaged catalog: the folder every replica reads (a shared volume)."""
-    copy = tmp_path / "catalog"
-    packaged = Path(intents.__file__).parent
-    shutil.copytree(packaged, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    return copy
+def copy_of_catalog(folder: Path) -> Path:
+    """A copy of the packaged catalog: one replica's own intents folder."""
+    shutil.copytree(
+        Path(intents.__file__).parent, folder, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    return folder
 
 
 def edit_answer(folder: Path) -> None:
-    """Change the answer about Lingang's size in the files (not yet reloaded anywhere)."""
+    """Change the answer about Lingang's size in the files (not yet imported anywhere)."""
     path = folder / "faq" / "lingang_basics.yaml"
     text = path.read_text(encoding="utf-8")
     assert OLD in text
@@ -47,7 +52,7 @@ def edit_answer(folder: Path) -> None:
 
 
 def replica(database: Database, folder: Path, data: Path) -> App:
-    """One replica's wired app: its own data folder, the shared database and catalog files."""
+    """One replica's wired app: its own data and intents folders, the shared database."""
     return build_app(
         Settings(
             _env_file=None,
@@ -61,9 +66,12 @@ def replica(database: Database, folder: Path, data: Path) -> App:
 
 
 @pytest.fixture
-def replicas(database: Database, shared_folder: Path, tmp_path: Path) -> Iterator[list[App]]:
-    """Two replicas over one database (each backend in turn) and one catalog folder."""
-    apps = [replica(database, shared_folder, tmp_path / name) for name in ("a", "b")]
+def replicas(database: Database, tmp_path: Path) -> Iterator[list[App]]:
+    """Two replicas over one database (each backend in turn), each with its own folders."""
+    apps = [
+        replica(database, copy_of_catalog(tmp_path / f"intents-{name}"), tmp_path / name)
+        for name in ("a", "b")
+    ]
     try:
         yield apps
     finally:
@@ -71,89 +79,155 @@ def replicas(database: Database, shared_folder: Path, tmp_path: Path) -> Iterato
             app.close()
 
 
-def test_a_reload_on_one_replica_is_served_by_the_other(
-    replicas: list[App], shared_folder: Path
+def wait_for_version(client: TestClient, version: int) -> None:
+    deadline = time.monotonic() + 10  # the replica follows within its poll (1 s here)
+    while client.get("/readyz").json()["catalog_version"] != version:
+        assert time.monotonic() < deadline, "the replica never followed"
+        time.sleep(0.1)
+
+
+def test_the_files_reloaded_on_one_replica_are_served_by_the_other_without_a_shared_folder(
+    replicas: list[App],
 ) -> None:
     first, second = replicas
+    assert first.catalog.version == second.catalog.version == 1, "one seed for both"
     with (
         TestClient(create_app(first), base_url=BASE_URL, follow_redirects=False) as admin,
         TestClient(create_app(second), base_url=BASE_URL) as visitor,
     ):
         csrf = staff_client(first, admin, "admin")
         assert OLD in text_of(say(visitor, QUESTION))
-        edit_answer(shared_folder)
+        edit_answer(first.settings.intents_dir)  # only the first replica's folder
 
         assert admin.post("/admin/intents/reload", data={"csrf": csrf}).status_code == 303
 
-        published = first.storage.catalogs.latest()
-        assert published is not None
-        assert published.published_by == "admin@example.com"
-        assert admin.get("/readyz").json()["catalog_version"] == published.version
-        deadline = time.monotonic() + 10  # the second follows within its poll (1 s here)
-        while visitor.get("/readyz").json()["catalog_version"] != published.version:
-            assert time.monotonic() < deadline, "the second replica never followed"
-            time.sleep(0.1)
+        latest = first.storage.catalogs.latest()
+        assert latest is not None
+        assert (latest.number, latest.actor, latest.kind) == (2, "admin@example.com", "import")
+        assert [(c.kind, c.subject) for c in latest.changes] == [("edited", "lingang_area")]
+        assert admin.get("/readyz").json()["catalog_version"] == latest.number
+        wait_for_version(visitor, latest.number)
         assert NEW in text_of(say(visitor, QUESTION))
-        assert visitor.get("/readyz").json()["catalog"] == published.digest
+        assert OLD in (second.settings.intents_dir / "faq" / "lingang_basics.yaml").read_text()
     assert second.catalog.follow() is False, "nothing newer: no second reload"
 
 
-# -- following, one replica at a time ------------------------------------------------------
+def test_an_edit_survives_a_rebuilt_replica_that_ships_the_old_files(
+    database: Database, tmp_path: Path
+) -> None:
+    folder = copy_of_catalog(tmp_path / "intents")
+    first = replica(database, folder, tmp_path / "a")
+    try:
+        files = first.catalog.files()
+        data = faq_intents(files)["lingang_area"].data
+        edited = {**data, "answer": {**data["answer"], "en": data["answer"]["en"] + " Edited."}}
+        first.editor.save("lingang_area", edited, etag(files, "lingang_area"), "a@example.com")
+    finally:
+        first.close()
+    rebuilt = replica(database, folder, tmp_path / "fresh")  # a new container: empty cache
+    try:
+        assert rebuilt.catalog.version == 2
+        answer = rebuilt.knowledge.current.catalog.intent("lingang_area").answer.en
+        assert answer.endswith(" Edited.")
+    finally:
+        rebuilt.close()
+
+
+def test_two_admins_editing_one_intent_on_two_replicas_one_wins_the_other_is_told(
+    replicas: list[App],
+) -> None:
+    first, second = replicas
+    seen = etag(first.catalog.files(), "lingang_area")
+    data = faq_intents(first.catalog.files())["lingang_area"].data
+
+    def edited(text: str) -> dict[str, object]:
+        return {**data, "answer": {**data["answer"], "en": text}}
+
+    won = first.editor.save("lingang_area", edited("First admin's answer."), seen, "a@x.org")
+    with pytest.raises(EditConflict) as refused:
+        second.editor.save("lingang_area", edited("Second admin's answer."), seen, "b@x.org")
+
+    assert refused.value.revision == won
+    assert "a@x.org" in str(refused.value)
+    assert second.catalog.version == won.number, "the loser now serves the winner's edit"
+    assert second.knowledge.current.catalog.intent("lingang_area").answer.en == (
+        "First admin's answer."
+    )
+    other = faq_intents(second.catalog.files())["lingang_history"].data
+    changed = {**other, "tags": [*other.get("tags", []), "edited"]}
+    seen_other = etag(first.catalog.files(), "lingang_history")  # opened before the first save
+    kept = second.editor.save("lingang_history", changed, seen_other, "b@x.org")
+    assert kept.number == won.number + 1, "an edit of another intent is not a conflict"
+    assert first.catalog.follow() is True
+    catalog = first.knowledge.current.catalog
+    assert catalog.intent("lingang_area").answer.en == "First admin's answer."
+    assert "edited" in catalog.intent("lingang_history").tags
+
+
+# -- one replica at a time, revisions in memory ----------------------------------------------
 
 
 @pytest.fixture
-def follower(shared_folder: Path) -> tuple[KnowledgeBase, MemoryCatalogVersions, CatalogSync]:
-    knowledge, versions = KnowledgeBase(shared_folder), MemoryCatalogVersions()
-    return knowledge, versions, CatalogSync(knowledge, versions)
+def folder(tmp_path: Path) -> Path:
+    return copy_of_catalog(tmp_path / "shipped")
 
 
-def test_a_replica_already_serving_the_published_files_does_not_reload(
-    follower: tuple[KnowledgeBase, MemoryCatalogVersions, CatalogSync],
+@pytest.fixture
+def sync(folder: Path, tmp_path: Path) -> CatalogSync:
+    knowledge = KnowledgeBase(folder)
+    return CatalogSync(knowledge, MemoryCatalogRevisions(), tmp_path / "work")
+
+
+def test_an_empty_database_is_seeded_from_the_shipped_files_once(
+    sync: CatalogSync, folder: Path
 ) -> None:
-    knowledge, versions, sync = follower
-    serving = knowledge.current
-    published = versions.publish(serving.catalog.fingerprint, "admin@example.com", _now())
-    assert sync.follow() is False
-    assert knowledge.current is serving
-    assert sync.version == published.version
+    serving = sync.start(folder)
+    assert (serving.number, serving.kind, serving.parent) == (1, "seed", 0)
+    assert sync.revisions.files(1) == read_files(folder)
+    assert sync.start(folder).number == 1, "the same files: no new revision"
+    created = {c.subject for c in serving.changes if c.kind == "created"}
+    assert "lingang_area" in created
 
 
-def test_a_published_catalog_that_does_not_load_here_keeps_the_old_one(
-    follower: tuple[KnowledgeBase, MemoryCatalogVersions, CatalogSync],
-    shared_folder: Path,
-    caplog: pytest.LogCaptureFixture,
+def test_new_shipped_files_are_taken_until_an_admin_changes_the_catalog(
+    sync: CatalogSync, folder: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    knowledge, versions, sync = follower
-    serving = knowledge.current
-    path = shared_folder / "faq" / "lingang_basics.yaml"
-    good = path.read_text(encoding="utf-8")
-    path.write_text(good.replace("reviewed:", "reviewd:", 1), encoding="utf-8")
-    versions.publish("0123456789abcdef", "admin@example.com", _now())
+    sync.start(folder)
+    edit_answer(folder)  # an upgrade ships new content, nobody edited yet
+    upgraded = sync.start(folder)
+    assert (upgraded.number, upgraded.kind) == (2, "seed")
+    assert NEW in sync.files()["faq/lingang_basics.yaml"]
+
+    editor = CatalogEditor(sync)
+    data = faq_intents(sync.files())["lingang_name"].data
+    editor.save(
+        "lingang_name", {**data, "tags": ["named"]}, etag(sync.files(), "lingang_name"), "a"
+    )
+    path = folder / "faq" / "lingang_basics.yaml"
+    path.write_text(path.read_text().replace(NEW, OLD))
+    with caplog.at_level(logging.INFO, logger="bot.catalog_sync"):
+        assert sync.start(folder).number == 3, "an admin's catalog is never overwritten"
+    assert any("intents import" in r.getMessage() for r in caplog.records)
+
+
+def test_a_revision_that_does_not_load_here_keeps_the_old_one(
+    sync: CatalogSync, folder: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sync.start(folder)
+    serving = sync.knowledge_in_use()
+    files = sync.files()
+    broken = {**files, "faq/lingang_basics.yaml": files["faq/lingang_basics.yaml"] + "  - id: [\n"}
+    sync.revisions.add(1, broken, RevisionMeta("someone", _now(), "import"))
 
     with caplog.at_level(logging.WARNING, logger="bot.catalog_sync"):
         assert sync.follow() is False
         assert sync.follow() is False
-    assert knowledge.current is serving
-    assert sync.version is None
+    assert sync.knowledge_in_use() is serving
+    assert sync.version == 1
     assert len([r for r in caplog.records if "does not load" in r.getMessage()]) == 1
-
-    path.write_text(good, encoding="utf-8")
-    assert sync.follow() is True, "tried again until the files load"
-
-
-def test_files_that_differ_from_the_published_ones_are_reported(
-    follower: tuple[KnowledgeBase, MemoryCatalogVersions, CatalogSync],
-    shared_folder: Path,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    _, versions, sync = follower
-    edit_answer(shared_folder)  # what the admin's replica had...
-    versions.publish("0123456789abcdef", "admin@example.com", _now())  # ...is not what is here
-
-    with caplog.at_level(logging.WARNING, logger="bot.catalog_sync"):
-        assert sync.follow() is True
-    assert any("shared by every replica" in r.getMessage() for r in caplog.records)
-    assert sync.follow() is False, "warned once, not reloaded on every poll"
+    with pytest.raises(CatalogRefused) as refused:
+        sync.check(broken)
+    assert any(p.startswith("faq/lingang_basics.yaml:") for p in refused.value.problems)
 
 
 def _now() -> datetime:
