@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, Field, StringConstraints, ValidationError, field_validator
 
 from intents.content import Localized, Model, Phrases, Text
 from intents.forms import LeadFormSpec
@@ -50,6 +50,11 @@ class Intent(Model):
     buttons: tuple[ButtonSpec, ...] = ()
     sources: tuple[Text, ...] = ()
     reviewed: date | None = None
+    # Until when the answer is known to hold: after it the bot adds a dated caveat.
+    valid_until: date | None = None
+    # How many days after `reviewed` someone must check the answer again (default:
+    # `review.every_days` in catalog.yaml).
+    review_every: int | None = Field(default=None, ge=1)
 
 
 class FaqFile(Model):
@@ -78,6 +83,13 @@ class AccuracyBar(Model):
 
     lexical: float = Field(ge=0, le=1)
     semantic: float = Field(ge=0, le=1)
+
+
+class ReviewSettings(Model):
+    """How often answers must be checked, and how early the console warns before."""
+
+    every_days: int = Field(ge=1)  # for intents without their own `review_every`
+    soon_days: int = Field(ge=0)  # "due soon": the check falls due within this many days
 
 
 class Quality(Model):
@@ -109,6 +121,17 @@ class Replies(Model):
     forget_done: Localized
     forget_kept: Localized
     not_saved: Localized
+    dated_caveat: Localized  # `{date}`: added to answers past their `valid_until`
+
+    @field_validator("dated_caveat")
+    @classmethod
+    def _names_the_date(cls, text: Localized) -> Localized:
+        """The caveat is useless without its date, and any other placeholder would break."""
+        for lang in ("en", "zh"):
+            used = set(re.findall(r"\{(\w*)\}", text.get(lang)))
+            if used != {"date"}:
+                raise ValueError(f"{lang}: needs the placeholder {{date}} and no other")
+        return text
 
 
 class CommandSpec(Model):
@@ -141,6 +164,7 @@ class CatalogSettings(Model):
     matching: MatchingSettings
     limits: Limits
     quality: Quality
+    review: ReviewSettings
     out_of_scope: Phrases = Phrases()
     replies: Replies
     fallback_buttons: tuple[ButtonSpec, ...] = ()
