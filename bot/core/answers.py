@@ -1,17 +1,19 @@
 """What the catalog says: answers to questions, and the engine's own replies around them.
 
 Pure functions of one `Knowledge` snapshot, so a turn uses one catalog from start to end
-even when an admin reloads meanwhile.
+even when an admin reloads meanwhile. "Today" (which decides whether an answer is past its
+`valid_until` and carries the dated caveat) is a parameter; left out, it is the day in Shanghai.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 
 from bot.core.messages import Button, Language, Reply
 from bot.core.screening import Verdict, screen
-from intents import followups
+from intents import followups, review
 from intents.catalog import ButtonSpec, Catalog
 from intents.knowledge import Knowledge
 from intents.matcher import Candidate, Match, decide
@@ -35,13 +37,17 @@ def answer(
     language: Language | None = None,
     usual: Language | None = None,
     previous: str | None = None,
+    *,
+    today: date | None = None,
 ) -> Answer:
     """The catalog's answer to one question, read after the `previous` one if any.
 
     The reply is in `language` when given, else in the language of the question, else in
-    `usual` (the conversation's language so far), else in English.
+    `usual` (the conversation's language so far), else in English. An answer past its
+    `valid_until` on `today` (default: the day in Shanghai) ends with the dated caveat.
     """
     catalog = knowledge.catalog
+    on = today or review.today()
     lang = language or guess_language(text) or usual or "en"
     screened = screen(text, catalog.settings.limits.max_message_chars)
     if screened.verdict != "ok":
@@ -49,7 +55,9 @@ def answer(
     request = knowledge.lead_requests.detect(screened.text)
     if request is not None:  # a request for the firm itself, whatever else it mentions
         match = Match(request.intent_id, 1.0, (Candidate(request.intent_id, 1.0),))
-        return Answer(match, intent_reply(catalog, request.intent_id, lang), lang, screened.text)
+        return Answer(
+            match, intent_reply(catalog, request.intent_id, lang, on), lang, screened.text
+        )
     reading = followups.read(knowledge.matcher, screened.text, previous)
     # About another place or organisation, on its own or read after the previous question
     # ("and how long does it take?" after one about Poland): not our figures.
@@ -64,7 +72,7 @@ def answer(
     ranked = knowledge.lead_requests.drop_contradicted(screened.text, reading.ranked)
     match = decide(ranked, catalog.settings.matching)
     if match.intent_id is not None:
-        return Answer(match, intent_reply(catalog, match.intent_id, lang), lang, reading.text)
+        return Answer(match, intent_reply(catalog, match.intent_id, lang, on), lang, reading.text)
     if match.ambiguous:
         threshold = catalog.settings.matching.threshold
         buttons = tuple(
@@ -95,10 +103,14 @@ def form_starts(knowledge: Knowledge, texts: Iterable[str]) -> list[str | None]:
     return started
 
 
-def intent_reply(catalog: Catalog, intent_id: str, lang: Language) -> Reply:
-    """An intent's answer with its follow-up buttons."""
+def intent_reply(
+    catalog: Catalog, intent_id: str, lang: Language, today: date | None = None
+) -> Reply:
+    """An intent's answer with its follow-up buttons; past the intent's `valid_until` on
+    `today` (default: the day in Shanghai) with the dated caveat, so every channel shows it."""
     intent = catalog.intent(intent_id)
-    return Reply(intent.answer.get(lang), buttons(intent.buttons, lang))
+    text = review.dated_answer(catalog, intent, lang, today or review.today())
+    return Reply(text, buttons(intent.buttons, lang))
 
 
 def fallback(catalog: Catalog, lang: Language) -> Reply:
