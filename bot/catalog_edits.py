@@ -204,9 +204,15 @@ class CatalogEditor:
         note = " ".join(comment.split())[:MAX_COMMENT]
         for attempt in range(ATTEMPTS):
             self._sync.follow()
-            current = self._sync.revision
-            parent = current.number if current else 0
-            files = self._sync.files()
+            # The newest revision, even one that does not load here: an edit never undoes
+            # someone's later save, and a broken newest is refused with its reasons.
+            latest = self._sync.revisions.latest()
+            parent = latest.number if latest else 0
+            served = self._sync.revision
+            if latest is None or (served is not None and served.number == latest.number):
+                files = self._sync.files()
+            else:
+                files = self._sync.revisions.files(latest.number)
             updated = change(files)
             if files_digest(updated) == files_digest(files):
                 raise EditError("nothing changed")

@@ -16,11 +16,11 @@ import typer
 from bot import __version__
 from bot.adapters import console
 from bot.app import App, open_knowledge
+from bot.catalog_cli import intents_cli  # check, test, eval + export, import, history, rollback
 from bot.commandline import fail, running, settings_or_exit
 from bot.core.answers import Answer, answer
 from bot.core.messages import Button
 from bot.core.ports import StorageUnavailable
-from bot.intents_cli import intents_cli
 from bot.leads_cli import leads_cli
 from bot.serve_cli import serve, telegram_cli
 from bot.staff_cli import tokens_cli, users_cli

@@ -1,28 +1,17 @@
-"""Add an example to an intent's file, the way an admin would by hand.
+"""Add an example to an intent's file text, the way an admin would by hand.
 
 The file is not re-dumped: one line (or one flow item) is inserted into the intent's
-`examples` list for the language, so comments, quoting and layout stay byte for byte. The new
-file replaces the old atomically (temporary file in the same folder, fsync, `os.replace`);
-then the whole catalog is reloaded, and if it does not load the old file is put back.
+`examples` list for the language, so comments, quoting and layout stay byte for byte. The
+result becomes a catalog revision (`bot.catalog_edits`) once the catalog loads with it.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
-import threading
-from dataclasses import dataclass
-from pathlib import Path
-
 import yaml
 
 from intents.catalog import Catalog
-from intents.knowledge import Knowledge, KnowledgeBase
 from intents.text import Lang, normalize
 
-# One edit at a time in this process: two admins adding examples to one file at once must
-# not each write their own copy of it.
-_EDITING = threading.Lock()
 _WIDE = 1_000_000  # never let PyYAML fold a long question over two lines
 
 
@@ -32,16 +21,6 @@ class EditError(Exception):
 
 class DuplicateExample(EditError):
     """The catalog already has this example (or it would blur a test or a negative)."""
-
-
-@dataclass(frozen=True, slots=True)
-class AddedExample:
-    """Where the example went, and the knowledge reloaded with it."""
-
-    path: Path
-    line: int
-    text: str
-    knowledge: Knowledge
 
 
 def clean_example(text: str) -> str:
@@ -109,66 +88,6 @@ def insert_example(source: str, intent_id: str, lang: Lang, text: str) -> tuple[
         raise EditError(f"cannot add to {intent_id}'s {lang} examples here; edit the file by hand")
     _verify(source, updated, intent_id, lang, text)
     return updated, line
-
-
-def add_example(knowledge: KnowledgeBase, intent_id: str, lang: Lang, text: str) -> AddedExample:
-    """Append `text` to an intent's examples in its file, atomically, and reload.
-
-    Raises `EditError` (nothing changed) or `CatalogError` (the catalog on disk does not load
-    with the new file; the old file is back and the old catalog stays in use).
-    """
-    example = clean_example(text)
-    with _EDITING:
-        catalog = knowledge.current.catalog
-        if intent_id not in catalog.intents:
-            raise EditError(f"there is no intent {intent_id!r}")
-        limit = catalog.settings.limits.max_message_chars
-        if not example:
-            raise EditError("the example is empty")
-        if len(example) > limit:
-            raise EditError(f"the example is longer than {limit} characters")
-        check_new_example(catalog, intent_id, example)
-        path = catalog.origin[intent_id][0]
-        original = path.read_bytes()
-        try:
-            source = original.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise EditError(f"{path} is not UTF-8 text") from exc
-        updated, line = insert_example(source, intent_id, lang, example)
-        replace_file(path, updated.encode("utf-8"))
-        try:
-            fresh = knowledge.reload()
-        except BaseException:
-            replace_file(path, original)
-            raise
-        return AddedExample(path, line, example, fresh)
-
-
-def replace_file(path: Path, data: bytes) -> None:
-    """Write `data` to `path` atomically: readers see the old file or the new one, whole."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, path.stat().st_mode & 0o7777)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    _sync_folder(path.parent)
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make the rename itself durable (POSIX; other systems have no folder handles)."""
-    if not hasattr(os, "O_DIRECTORY"):
-        return
-    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def _intent_node(root: yaml.Node | None, intent_id: str) -> yaml.MappingNode:
