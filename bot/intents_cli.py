@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +20,7 @@ from intents.evaluation import DEFAULT_OOS_TARGET, DatasetError, Report, evaluat
 from intents.heldout import HeldOut, load_heldout
 from intents.knowledge import Knowledge, KnowledgeBase
 from intents.quality import TestReport, check, run_tests
+from intents.review import ReviewState, review_states, today
 from intents.semantic import EmbeddingCache, SemanticUnavailable
 from intents.sourcefile import SourceError
 
@@ -51,15 +53,30 @@ def check_command(
             "--coverage", help="Also list the intents that answer each part of the sources."
         ),
     ] = False,
+    on: Annotated[
+        datetime | None,
+        typer.Option(
+            "--today",
+            formats=["%Y-%m-%d"],
+            help="Warn about the answers due on this day (YYYY-MM-DD) instead of today in "
+            "Shanghai.",
+        ),
+    ] = None,
 ) -> None:
     """Find schema errors, duplicates, missing languages, long answers, stray examples and
-    parts of the fact sheet and seed article (coverage.yaml) that no intent answers."""
+    parts of the fact sheet and seed article (coverage.yaml) that no intent answers.
+
+    Answers past their `valid_until`, overdue for a check or due soon are warned about on
+    standard error; they do not fail the check (the bot still answers, with a caveat)."""
     knowledge = _knowledge(settings_or_exit(), directory).current
     catalog = knowledge.catalog
     coverage = measure_coverage(catalog.directory, catalog.intents)
     problems = check(catalog, knowledge.matcher) + (coverage.problems() if coverage else [])
     for problem in problems:
         typer.echo(str(problem))
+    for state in review_states(catalog, on.date() if on else today()):
+        where = catalog.locate(state.intent_id, _review_key(state))
+        typer.echo(f"{where}: warning: {_review_warning(state)}", err=True)
     if listing and coverage:
         typer.echo("\n".join(coverage.listing()))
     intents = len(catalog.intents)
@@ -67,6 +84,32 @@ def check_command(
         fail(f"{len(problems)} problem(s) in {intents} intents")
     typer.echo(f"ok: {intents} intents, no problems")
     typer.echo(coverage.summary() if coverage else f"coverage: no {COVERAGE_FILE}, not measured")
+
+
+def _review_key(state: ReviewState) -> str:
+    """The line to point at: the date to change."""
+    return "valid_until" if _ends(state) else "reviewed"
+
+
+def _ends(state: ReviewState) -> bool:
+    """Whether the answer's end of validity (not its next check) makes its status."""
+    return state.valid_until is not None and state.deadline == state.valid_until
+
+
+def _review_warning(state: ReviewState) -> str:
+    if state.status == "expired":
+        return (
+            f"{state.intent_id}: answer expired, valid until {state.valid_until} "
+            "(the bot adds a dated caveat)"
+        )
+    if state.reviewed is None:
+        return f"{state.intent_id}: answer overdue for review, never reviewed"
+    when = f"reviewed {state.reviewed}, every {state.every_days} days"
+    if state.status == "overdue":
+        return f"{state.intent_id}: answer overdue for review since {state.review_due} ({when})"
+    if _ends(state):
+        return f"{state.intent_id}: answer valid until {state.valid_until}, review it before"
+    return f"{state.intent_id}: answer due for review by {state.review_due} ({when})"
 
 
 @intents_cli.command("test")
