@@ -53,6 +53,7 @@ class Replica:
     port: int
     process: subprocess.Popen[bytes]
     lines: list[str] = field(default_factory=list)
+    settings: dict[str, str] = field(default_factory=dict)  # its environment
 
     def __post_init__(self) -> None:
         self._readers = [
@@ -167,13 +168,21 @@ class Cluster:
         """`lingang-bot args...` with the cluster's settings, as an operator runs it."""
         return run(*args, stdin=stdin, env=self.environment(free_port()), cwd=self.folder)
 
-    def start(self, count: int = 1, **more: str) -> list[Replica]:
-        """Start `count` more replicas at once; return once all of them are ready."""
+    def start(
+        self,
+        count: int = 1,
+        own: Callable[[int], dict[str, str]] | None = None,
+        **more: str,
+    ) -> list[Replica]:
+        """Start `count` more replicas at once, replica `i` with the settings `own(i)` too;
+        return once all of them are ready."""
         started = []
         for _ in range(count):
             port = free_port()
-            process = start("serve", env=self.environment(port, **more), cwd=self.folder)
-            replica = Replica(f"replica {len(self.replicas)}", port, process)
+            mine = own(len(self.replicas)) if own else {}
+            environment = self.environment(port, **more, **mine)
+            process = start("serve", env=environment, cwd=self.folder)
+            replica = Replica(f"replica {len(self.replicas)}", port, process, settings=environment)
             self.replicas.append(replica)
             started.append(replica)
         for replica in started:

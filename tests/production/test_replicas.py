@@ -42,9 +42,16 @@ EDITED = "Edited answer: the pioneering area is 119.5 km2."
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """Two replicas on one fresh PostgreSQL database, with a catalog folder they share."""
+    """Two replicas on one fresh PostgreSQL database, each with its own intents and data
+    folders (nothing shared but the database)."""
     folder = tmp_path_factory.mktemp("replicas")
-    catalog = copy_catalog(folder / "shared")
+
+    def own(i: int) -> dict[str, str]:
+        return {
+            "LINGANG_INTENTS_DIR": str(copy_catalog(folder / f"intents-{i}")),
+            "LINGANG_DATA_DIR": str(folder / f"var-{i}"),
+        }
+
     with (
         FakeBotApi() as telegram,
         FakeSlackApi() as slack,
@@ -55,11 +62,10 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             folder,
             telegram,
             slack,
-            LINGANG_INTENTS_DIR=str(catalog),
             LINGANG_CATALOG_POLL_SECONDS="1",
         )
         try:
-            cluster.start(2)
+            cluster.start(2, own)
             yield cluster
         finally:
             cluster.close()
@@ -163,7 +169,7 @@ def reload_through(replica: Replica, password: str) -> None:
         assert reloaded.status_code == 303, reloaded.text
 
 
-def test_an_intent_edit_through_one_replica_is_served_by_both_after_reload(
+def test_files_reloaded_through_one_replica_are_served_by_the_other_within_its_poll(
     pair: Cluster,
 ) -> None:
     [(i, password)] = [(i, p) for i, r in enumerate(pair.replicas) if (p := first_run(r))]
@@ -171,7 +177,8 @@ def test_an_intent_edit_through_one_replica_is_served_by_both_after_reload(
     assert answers_with(pair, i, ORIGINAL)
     assert answers_with(pair, other, ORIGINAL)
 
-    faq = Path(pair.settings["LINGANG_INTENTS_DIR"]) / "faq" / "lingang_basics.yaml"
+    # Only the admin's replica has the new file: the other learns it from the database.
+    faq = Path(pair.replicas[i].settings["LINGANG_INTENTS_DIR"]) / "faq" / "lingang_basics.yaml"
     text = faq.read_text(encoding="utf-8")
     before = 'en: "The pioneering (start-up) area is 119.5 km², covering'
     assert before in text
@@ -180,7 +187,9 @@ def test_an_intent_edit_through_one_replica_is_served_by_both_after_reload(
 
     reload_through(pair.replicas[i], password)
     assert answers_with(pair, i, EDITED)
-    wait_until(lambda: answers_with(pair, other, EDITED), 10, "the other replica to reload")
+    started = time.monotonic()
+    wait_until(lambda: answers_with(pair, other, EDITED), 10, "the other replica to follow")
+    assert time.monotonic() - started < 5, "within a few poll intervals (1 s here)"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
