@@ -180,8 +180,8 @@ class Settings(BaseSettings):
         5,
         ge=1,
         alias="LINGANG_CATALOG_POLL_SECONDS",
-        description="Seconds between checks whether another replica reloaded the intent "
-        "catalog; this one then reloads the files too.",
+        description="Seconds between checks for a newer catalog revision in the database "
+        "(saved on another replica); this one then serves it too.",
     )
     telegram_bot_token: Annotated[
         SecretStr | None, _secret(r"\d+:[A-Za-z0-9_-]{30,}", "123456:ABC...")

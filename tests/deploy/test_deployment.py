@@ -105,7 +105,8 @@ def test_services_postgres_migration_two_webhook_replicas_and_a_proxy() -> None:
         assert "SLACK_SIGNING_SECRET" in env, name
         assert env["LINGANG_DATABASE_URL"].startswith("postgresql+psycopg://"), name
         assert replica["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
-        assert f"intents:{env['LINGANG_INTENTS_DIR']}" in replica["volumes"], name
+        # The catalog is in PostgreSQL: no replica shares a folder of intents with another.
+        assert not any(env["LINGANG_INTENTS_DIR"] in v for v in replica["volumes"]), name
         assert "ports" not in replica, f"{name} must be reached through the proxy only"
         grace = int(replica["stop_grace_period"].removesuffix("s"))
         assert grace > int(env["LINGANG_GRACE_SECONDS"]), name
@@ -185,9 +186,9 @@ def test_dockerfile_slim_non_root_dependencies_first_healthcheck_no_secrets() ->
     assert ".env" in ignored
 
 
-def test_image_seeds_the_intents_volume_with_every_catalog_file() -> None:
-    """What admins edit (every YAML file or folder of intents/) is copied to the folder the
-    replicas' shared `intents` volume is mounted on, so Docker fills the volume with it."""
+def test_image_ships_every_catalog_file_to_seed_the_database() -> None:
+    """Every YAML file or folder of intents/ is copied into the image's intents folder, whose
+    files seed an empty database (and `intents import` reads)."""
     folder = compose_file()["services"]["bot1"]["environment"]["LINGANG_INTENTS_DIR"]
     seeded = {
         source
@@ -199,7 +200,7 @@ def test_image_seeds_the_intents_volume_with_every_catalog_file() -> None:
     catalog = ROOT / "intents"
     data = {f"intents/{p.relative_to(catalog).parts[0]}" for p in catalog.rglob("*.yaml")}
     missing = {path for path in data if not any(fnmatch(path, copied) for copied in seeded)}
-    assert missing == set(), "catalog files the image does not put in the volume"
+    assert missing == set(), "catalog files the image does not ship"
 
 
 def test_caddy_proxies_to_both_replicas_checks_readiness_and_hides_metrics() -> None:
