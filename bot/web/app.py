@@ -25,7 +25,7 @@ from bot.channels.slack import SlackService
 from bot.channels.telegram import TelegramService
 from bot.core.ports import StorageUnavailable
 from bot.metrics import EXPOSITION_TYPE
-from bot.web import admin, api, chat, leads, login
+from bot.web import admin, api, chat, leads, login, review
 from bot.web.context import STATIC, Web
 from bot.web.errors import handle_errors
 from bot.web.request_ids import RequestIds
@@ -114,7 +114,7 @@ def create_app(
     handle_errors(web, pages)
     web.add_middleware(RequestIds)
     web.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for part in (login, chat, leads, admin, api):
+    for part in (login, chat, leads, admin, review, api):
         web.include_router(part.routes(pages))
 
     @web.get("/healthz")

@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from tests.chat import copy_catalog
 from tests.cli.commands import run
+from tests.dated import id_line, set_dates
 
 LEXICAL = {"LINGANG_MATCHER": "lexical"}
-DATES = re.compile(r"^    (reviewed|valid_until|review_every):.*\n", re.MULTILINE)
-
-
-def set_dates(path: Path, intent_id: str, **fields: str) -> None:
-    """Give the intent `intent_id` in `path` these review fields (and no others), right under
-    its id."""
-    text = path.read_text(encoding="utf-8")
-    start = text.index(f"  - id: {intent_id}\n")
-    following = text.find("\n  - id: ", start + 1)
-    end = len(text) if following < 0 else following + 1
-    block = DATES.sub("", text[start:end])
-    head, rest = block.split("\n", 1)
-    added = "".join(f"    {key}: {value}\n" for key, value in fields.items())
-    path.write_text(f"{text[:start]}{head}\n{added}{rest}{text[end:]}", encoding="utf-8")
-
-
-def id_line(path: Path, intent_id: str) -> int:
-    """The line of the intent's `- id:` (its review fields follow it)."""
-    text = path.read_text(encoding="utf-8")
-    return text[: text.index(f"  - id: {intent_id}\n")].count("\n") + 1
 
 
 def test_check_warns_about_expired_overdue_and_due_answers(tmp_path: Path) -> None:

@@ -1,0 +1,133 @@
+"""The review page through HTTP: expired, overdue and due-soon answers for admins only, and
+the dated caveat on the web chat's answer."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+import intents
+from bot.app import App, build_app
+from bot.config import Settings
+from bot.core.messages import Incoming
+from bot.web.app import create_app
+from intents.review import counts, review_states
+from tests.dated import id_line, set_dates
+from tests.web.conftest import BASE_URL, staff_client
+
+BASICS = "faq/lingang_basics.yaml"
+
+
+@pytest.fixture
+def dated_app(tmp_path: Path) -> Iterator[App]:
+    """A wired app over a copy of the catalog where a few answers have review dates."""
+    copy = tmp_path / "catalog"
+    shutil.copytree(
+        Path(intents.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    basics = copy / BASICS
+    set_dates(basics, "lingang_name", reviewed="2026-06-01", valid_until="2026-12-01")
+    set_dates(basics, "lingang_legal_basis", reviewed="2026-01-10", review_every="90")
+    set_dates(basics, "lingang_location")
+    set_dates(basics, "lingang_area", reviewed="2026-11-26", review_every="20")
+    wired = build_app(
+        Settings(
+            _env_file=None,
+            LINGANG_DATA_DIR=tmp_path / "data",
+            LINGANG_MATCHER="lexical",
+            LINGANG_INTENTS_DIR=copy,
+        )
+    )
+    try:
+        yield wired
+    finally:
+        wired.close()
+
+
+@pytest.fixture
+def client(dated_app: App) -> Iterator[TestClient]:
+    with TestClient(create_app(dated_app), base_url=BASE_URL, follow_redirects=False) as c:
+        yield c
+
+
+def rows_of(page: str) -> list[tuple[str, str]]:
+    """(status, intent id) of each row of the review table, top to bottom."""
+    return re.findall(
+        r'<tr class="status-(\w+)">\s*<td>.*?</td>\s*<td><a href="/admin/intents/(\w+)"',
+        page,
+        re.DOTALL,
+    )
+
+
+def test_admins_see_what_is_due_most_urgent_first(dated_app: App, client: TestClient) -> None:
+    staff_client(dated_app, client, "admin")
+    response = client.get("/admin/review?on=2026-12-06")
+    assert response.status_code == 200
+    page = response.text
+    mine = {"lingang_name", "lingang_location", "lingang_legal_basis", "lingang_area"}
+    assert [row for row in rows_of(page) if row[1] in mine] == [
+        ("expired", "lingang_name"),
+        ("overdue", "lingang_location"),
+        ("overdue", "lingang_legal_basis"),
+        ("due_soon", "lingang_area"),
+    ]
+    legal = page.split('<tr class="status-overdue">')[2].split("</tr>")[0]
+    assert "2026-01-10" in legal  # reviewed
+    assert "90 days" in legal
+    assert "2026-04-10" in legal  # the check that was missed
+    basics = Path(dated_app.settings.intents_dir or "") / BASICS
+    assert f"{BASICS}:{id_line(basics, 'lingang_legal_basis')}" in legal
+    expired = page.split('<tr class="status-expired">')[1].split("</tr>")[0]
+    assert "2026-12-01" in expired
+    assert ">expired<" in expired
+    tally = counts(review_states(dated_app.knowledge.current.catalog, date(2026, 12, 6)))
+    assert tally["expired"] >= 1
+    assert tally["overdue"] >= 2
+    summary = (
+        f"{tally['expired']} expired, {tally['overdue']} overdue, {tally['due_soon']} due soon"
+    )
+    assert summary in page
+    assert '<a href="/admin/review">Review</a>' in page  # in the admin's menu
+
+
+def test_on_a_later_day_more_is_due_and_a_bad_day_means_today(
+    dated_app: App, client: TestClient
+) -> None:
+    staff_client(dated_app, client, "admin")
+    early = rows_of(client.get("/admin/review?on=2026-11-20").text)
+    assert ("due_soon", "lingang_name") in early  # its end of validity is coming
+    assert ("current", "lingang_area") not in early
+    later = client.get("/admin/review?on=2027-12-31").text
+    assert len(rows_of(later)) == len(dated_app.knowledge.current.catalog.intents)
+    wrong = client.get("/admin/review?on=yesterday").text
+    assert "That is not a date" in wrong
+    assert "(today in Shanghai)" in wrong
+
+
+def test_only_admins_see_the_review_page(dated_app: App, client: TestClient) -> None:
+    anonymous = client.get("/admin/review")
+    assert anonymous.status_code == 303
+    assert anonymous.headers["location"].startswith("/login")
+    staff_client(dated_app, client, "sales")
+    assert client.get("/admin/review").status_code == 403
+    assert "/admin/review" not in client.get("/leads").text
+
+
+def test_the_web_chat_answer_past_its_date_carries_the_caveat(dated_app: App) -> None:
+    asked = Incoming("web", "c1", "visitor-1", "what is the official name of Lingang?")
+    reply = dated_app.engine.handle(asked)[0]
+    assert reply.text.endswith(
+        "\n\nAs of 1 Jun 2026; this may have changed — a consultant can confirm."
+    )
+    chinese = Incoming("web", "c2", "visitor-2", "临港的正式名称是什么？")
+    assert dated_app.engine.handle(chinese)[0].text.endswith(
+        "\n\n以上信息截至2026年6月1日，之后可能有变化，可请顾问确认。"
+    )
+    current = Incoming("web", "c3", "visitor-3", "how big is Lingang?")
+    assert "consultant can confirm" not in dated_app.engine.handle(current)[0].text
