@@ -14,26 +14,21 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from bot.catalog_sync import CatalogRefused
-from bot.core import answers
 from bot.core.messages import Language
 from bot.core.questions import QuestionGroup, group_questions
 from bot.core.staff import StaffSession
+from bot.web import catalog_pages
+from bot.web.console import language as _language
+from bot.web.console import refused, try_question
 from bot.web.context import Web
 from intents.catalog import Catalog, Intent
 from intents.editing import EditError, clean_example
-from intents.knowledge import Knowledge
 from intents.matcher import Candidate
 from intents.text import guess_language, normalize
 
 NEAREST = 3  # intents offered for each group of questions
 MAX_GROUPS = 100  # groups on the questions page (the most asked first)
 AUDIT_PAGE = 50
-OUTCOMES = {
-    "answer": "answered",
-    "clarify": "did you mean (the bot asks which one)",
-    "fallback": "fallback (the bot says it does not know)",
-    "error": "refused (empty or too long)",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +59,6 @@ def _file_of(catalog: Catalog, intent_id: str) -> str:
     )
 
 
-def _language(value: str | None) -> Language | None:
-    return "zh" if value == "zh" else "en" if value == "en" else None
-
-
 def intent_rows(catalog: Catalog, search: str) -> list[IntentRow]:
     """The catalog's intents, those whose id, title, tags, file or examples hold `search`."""
     wanted = normalize(search)
@@ -83,32 +74,6 @@ def intent_rows(catalog: Catalog, search: str) -> list[IntentRow]:
     return rows
 
 
-def try_question(knowledge: Knowledge, question: str, lang: Language | None) -> dict[str, Any]:
-    """What the bot would answer to `question`, with the match and the runner-ups."""
-    catalog = knowledge.catalog
-    result = answers.answer(knowledge, question, lang)
-    match = result.match
-    candidates = [
-        {
-            "intent_id": c.intent_id,
-            "title": catalog.intent(c.intent_id).title.get(result.language),
-            "score": c.score,
-        }
-        for c in (match.candidates if match else ())
-    ]
-    return {
-        "question": question,
-        "language": result.language,
-        "outcome": OUTCOMES.get(result.reply.kind, result.reply.kind),
-        "intent_id": match.intent_id if match else None,
-        "score": match.score if match else None,
-        "candidates": candidates,
-        "reply": result.reply.text,
-        "threshold": catalog.settings.matching.threshold,
-        "margin": catalog.settings.matching.margin,
-    }
-
-
 def routes(web: Web) -> APIRouter:
     """The admin console under `/admin`."""
     router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -118,17 +83,11 @@ def routes(web: Web) -> APIRouter:
     async def home(_: admin) -> Response:
         return RedirectResponse("/admin/intents", status_code=303)
 
+    catalog_pages.routes(web, router)  # before `/intents/{intent_id}` matches any path
     _intent_routes(web, router)
     _question_routes(web, router)
     _user_routes(web, router)
     return router
-
-
-def refused(web: Web, request: Request, message: str, status: int = 400) -> Response:
-    """An error page saying why a request was not carried out."""
-    title = "Not found" if status == 404 else "Not possible"
-    context = {"title": title, "message": message}
-    return web.page(request, "error.html", context, status_code=status)
 
 
 def _intent_routes(web: Web, router: APIRouter) -> None:
@@ -188,14 +147,22 @@ def _intent_routes(web: Web, router: APIRouter) -> None:
         return RedirectResponse("/admin/intents?reloaded=1", status_code=303)
 
     @router.get("/intents/{intent_id}")
-    async def intent_page(request: Request, intent_id: str, _: admin) -> Response:
+    async def intent_page(
+        request: Request, intent_id: str, _: admin, saved: int | None = None
+    ) -> Response:
         catalog = app.knowledge.current.catalog
         if intent_id not in catalog.intents:
             return refused(web, request, f"There is no intent {intent_id!r} in the catalog.", 404)
         location = await asyncio.to_thread(catalog.locate, intent_id)
         intent = catalog.intent(intent_id)
         sources = [(s, s.startswith(("https://", "http://"))) for s in intent.sources]
-        context = {"intent": intent, "location": location, "sources": sources}
+        context = {
+            "intent": intent,
+            "location": location,
+            "sources": sources,
+            "saved": saved,
+            "version": app.catalog.version,
+        }
         return web.page(request, "admin_intent.html", context)
 
 
