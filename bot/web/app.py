@@ -25,6 +25,7 @@ from bot.channels.slack import SlackService
 from bot.channels.telegram import TelegramService
 from bot.core.ports import StorageUnavailable
 from bot.metrics import EXPOSITION_TYPE
+from bot.review_digest import CHECK_SECONDS, slack_digest
 from bot.web import admin, api, chat, leads, login, review
 from bot.web.context import STATIC, Web
 from bot.web.errors import handle_errors
@@ -54,7 +55,7 @@ def _lifespan(
     app: App, telegram: TelegramService | None, slack: SlackService | None
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """Start and stop the background work: platforms, outbox delivery, resending,
-    following catalog reloads made on other replicas."""
+    following catalog reloads made on other replicas, the weekly review digest."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -79,6 +80,12 @@ def _lifespan(
             await slack.start()
             tasks.append(
                 asyncio.create_task(_every(RESEND_INTERVAL, slack.resend_kept, "slack resend"))
+            )
+        # The weekly list of answers to review, to the sales channel (one replica posts it).
+        digest = slack_digest(app.settings, app.knowledge, app.storage.periodic, slack)
+        if digest is not None:
+            tasks.append(
+                asyncio.create_task(_every(CHECK_SECONDS, digest.run_once, "review digest"))
             )
         try:
             yield

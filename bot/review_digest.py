@@ -1,0 +1,142 @@
+"""The weekly list of answers to review, posted to the team's Slack channel.
+
+Once a week, from Monday 09:00 in Shanghai (or the first check after it that week), one replica
+of many posts what is expired, overdue or due soon. Which one is settled in the database
+(`PeriodicRuns.claim` of the ISO week), so the channel gets one list a week however many
+replicas run. The post goes through `SlackService.send`: when Slack does not take it, the
+message is kept in the database and sent again later, so a claimed week is not lost.
+A week with nothing to review is not claimed: if an answer falls due later that week (its
+`valid_until` passes on a Wednesday), the list goes out then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from bot.adapters.slack import MAX_SECTION, Place, SlackMessage, escape
+from bot.adapters.splitting import chunks
+from bot.channels.slack import SlackService
+from bot.config import Settings
+from bot.core.ports import PeriodicRuns
+from intents.catalog import Catalog
+from intents.knowledge import KnowledgeBase
+from intents.review import SHANGHAI, ReviewState, counts, review_states
+
+log = logging.getLogger(__name__)
+
+JOB = "review_digest"
+POST_WEEKDAY = 0  # Monday
+POST_HOUR = 9  # from 09:00 in Shanghai
+CHECK_SECONDS = 600.0  # how often the web app's lifespan asks whether it is time
+MAX_LISTED = 50  # answers named in one post; the review page has them all
+PAGE = "/admin/review"
+
+Clock = Callable[[], datetime]
+Post = Callable[[SlackMessage], Awaitable[bool]]
+
+
+def week_due(moment: datetime) -> str | None:
+    """The ISO week ("2026-W50") whose digest is due at `moment`, or None before Monday
+    09:00 (Shanghai), when last week's was the last one due."""
+    local = moment.astimezone(SHANGHAI)
+    if local.weekday() == POST_WEEKDAY and local.hour < POST_HOUR:
+        return None
+    year, week, _ = local.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def _line(catalog: Catalog, state: ReviewState) -> str:
+    title = escape(catalog.intent(state.intent_id).title.en)
+    name = f"`{state.intent_id}` ({title})"
+    if state.status == "expired":
+        return f"• *expired*: {name}, valid until {state.valid_until}: answered with a caveat"
+    if state.reviewed is None:
+        return f"• *overdue*: {name}, never reviewed"
+    if state.status == "overdue":
+        return f"• *overdue*: {name}, check was due {state.review_due}"
+    if state.valid_until is not None and state.deadline == state.valid_until:
+        return f"• due soon: {name}, valid until {state.valid_until}"
+    return f"• due soon: {name}, check due {state.review_due}"
+
+
+def digest_message(catalog: Catalog, states: Sequence[ReviewState], on: date) -> SlackMessage:
+    """The post: how many of each, then the most urgent answers, one a line."""
+    tally = counts(states)
+    heading = (
+        f"*Answers to review* ({on}): {tally['expired']} expired, {tally['overdue']} overdue, "
+        f"{tally['due_soon']} due soon. All of them, with their files: {PAGE} in the console."
+    )
+    lines = [_line(catalog, state) for state in states[:MAX_LISTED]]
+    if len(states) > MAX_LISTED:
+        lines.append(f"… and {len(states) - MAX_LISTED} more.")
+    text = "\n".join([heading, "", *lines])
+    blocks = tuple(
+        {"type": "section", "text": {"type": "mrkdwn", "text": piece}}
+        for piece in chunks(text, MAX_SECTION)
+    )
+    return SlackMessage(heading, blocks)
+
+
+def _replica() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewDigest:
+    """Posts the weekly review list; `run_once` is safe to call as often as one likes."""
+
+    knowledge: KnowledgeBase
+    runs: PeriodicRuns
+    post: Post
+    clock: Clock = lambda: datetime.now(UTC)
+    replica: str = field(default_factory=_replica)
+
+    async def run_once(self) -> str:
+        """Post this week's list if it is due, something is to review and no replica has
+        posted it yet; what happened ("early", "nothing due", "taken", "posted", "kept")."""
+        now = self.clock()
+        week = week_due(now)
+        if week is None:
+            return "early"
+        catalog = self.knowledge.current.catalog
+        on = now.astimezone(SHANGHAI).date()
+        states = review_states(catalog, on)
+        if not states:
+            return "nothing due"
+        if not await asyncio.to_thread(self.runs.claim, JOB, week, self.replica, now):
+            return "taken"
+        message = digest_message(catalog, states, on)
+        try:
+            posted = await self.post(message)
+        except Exception:
+            log.exception("review digest of %s claimed but not posted: the week is lost", week)
+            return "failed"
+        if not posted:
+            log.warning("review digest of %s not taken by Slack: kept, to be sent again", week)
+            return "kept"
+        log.info("review digest of %s posted: %d answers to review", week, len(states))
+        return "posted"
+
+
+def slack_digest(
+    settings: Settings,
+    knowledge: KnowledgeBase,
+    runs: PeriodicRuns,
+    slack: SlackService | None,
+) -> ReviewDigest | None:
+    """The digest to the sales channel (there is no admin channel setting), when Slack and
+    that channel are configured; else None."""
+    channel = settings.slack_sales_channel
+    if slack is None or channel is None:
+        return None
+
+    async def post(message: SlackMessage) -> bool:
+        return await slack.send(Place(channel), "", message)
+
+    return ReviewDigest(knowledge, runs, post)
