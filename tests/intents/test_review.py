@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters import slack, telegram
 from bot.core import answers
 from intents.catalog import Catalog, CatalogError, Intent, load_catalog
 from intents.knowledge import Knowledge, KnowledgeBase
@@ -20,6 +21,7 @@ from intents.review import (
     state_of,
     today,
 )
+from intents.text import Lang
 from tests.chat import copy_catalog
 
 TODAY = date(2026, 12, 6)
@@ -105,8 +107,17 @@ def test_a_coming_end_of_validity_makes_an_answer_due_soon(knowledge: Knowledge)
     assert state.deadline == date(2026, 12, 20)
 
 
+def all_current(catalog: Catalog) -> Catalog:
+    """`catalog` with every answer just reviewed, on the default period, without an end."""
+    fresh = (
+        dated(catalog, i, reviewed=TODAY, valid_until=None, review_every=None)
+        for i in catalog.intents
+    )
+    return with_intents(catalog, *fresh)
+
+
 def test_states_come_most_urgent_first(knowledge: Knowledge) -> None:
-    base = knowledge.catalog
+    base = all_current(knowledge.catalog)
     first, second, third, fourth = sorted(base.intents)[:4]
     catalog = with_intents(
         base,
@@ -140,7 +151,7 @@ def test_today_is_the_day_in_shanghai() -> None:
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_an_expired_answer_carries_the_dated_caveat(knowledge: Knowledge, lang: str) -> None:
+def test_an_expired_answer_carries_the_dated_caveat(knowledge: Knowledge, lang: Lang) -> None:
     catalog = knowledge.catalog
     expired = dated(catalog, ASKED, reviewed=date(2026, 11, 26), valid_until=date(2026, 12, 1))
     aged = replace(knowledge, catalog=with_intents(catalog, expired))
@@ -158,7 +169,7 @@ def test_an_expired_answer_carries_the_dated_caveat(knowledge: Knowledge, lang: 
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_an_answer_within_its_validity_has_no_caveat(knowledge: Knowledge, lang: str) -> None:
+def test_an_answer_within_its_validity_has_no_caveat(knowledge: Knowledge, lang: Lang) -> None:
     catalog = knowledge.catalog
     holding = dated(catalog, ASKED, reviewed=date(2026, 11, 26), valid_until=TODAY)
     fresh = replace(knowledge, catalog=with_intents(catalog, holding))
@@ -233,3 +244,28 @@ def test_the_caveat_must_name_the_date(tmp_path: Path) -> None:
         load_catalog(directory)
     assert "dated_caveat" in str(caught.value)
     assert "{date}" in str(caught.value)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_answer_with_its_caveat_is_still_one_message(
+    knowledge: Knowledge, lang: Lang
+) -> None:
+    """The longest answer the length rule allows, plus the caveat, fits one Telegram message
+    and one Slack section: nothing is split off on any channel."""
+    catalog = knowledge.catalog
+    limit = catalog.settings.limits.max_answer_chars
+    longest = max(
+        [*(intent.answer.get(lang) for intent in catalog.intents.values()), "x" * limit], key=len
+    )
+    intent = catalog.intent(ASKED).model_copy(
+        update={
+            "answer": catalog.intent(ASKED).answer.model_copy(update={lang: longest}),
+            "reviewed": date(2026, 11, 26),
+            "valid_until": date(2026, 12, 1),
+        }
+    )
+    reply = answers.intent_reply(with_intents(catalog, intent), ASKED, lang, TODAY)
+    assert reply.text.startswith(longest)
+    assert len(reply.text) > len(longest)
+    assert len(telegram.render(reply)) == 1
+    assert len(slack.render(reply)) == 1
