@@ -27,6 +27,7 @@ from bot.web.context import Web
 from bot.web.intent_form import FIELDS, form_values, intent_data, problems_by_field, read_values
 from intents.drafts import FAQ_FILE, DiffPart, etag, faq_intents
 from intents.editing import EditError
+from intents.intent_yaml import render_intent
 
 NEW_FILE = "new"  # the file choice "a new file", named in `new_file`
 MAX_QUESTION = 2000
@@ -157,6 +158,10 @@ async def _submit(
         editor.changed_by = await asyncio.to_thread(last_change, revisions, intent_id)
     if editor.problems:
         return _show(web, request, editor, 400 if action == "save" else 200)
+    if action == "save" and opened and render_intent(opened.data) == render_intent(data):
+        # the files would only be laid out anew: no revision for that
+        editor.errors.append("Not saved: nothing changed.")
+        return _show(web, request, editor, 400)
     if action == "save":
         return await _save(web, request, session, editor, data=data, new_path=new_path)
     await _check(web, editor, data, new_path, test=action == "test")
