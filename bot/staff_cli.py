@@ -1,4 +1,8 @@
-"""`lingang-bot users ...` and `lingang-bot tokens ...`: web logins and leads-API tokens."""
+"""`lingang-bot users ...` and `lingang-bot tokens ...`: web logins and API tokens.
+
+Tokens are made here only, by someone who runs commands on the server (and so could do
+anything an admin can): a `catalog:admin` token edits the intents as an admin would.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +16,12 @@ from email_validator import EmailNotValidError, validate_email
 
 from bot.app import App
 from bot.commandline import fail, storage_or_exit
-from bot.core.staff import StaffUser
+from bot.core.staff import Scope, StaffUser
 from bot.web.security import digest, hash_password, new_api_token, new_password, password_problem
 from storage.staff import UserExists
 
 users_cli = typer.Typer(help="Manage who may log in to the web app.", no_args_is_help=True)
-tokens_cli = typer.Typer(help="Manage bearer tokens of the leads API.", no_args_is_help=True)
+tokens_cli = typer.Typer(help="Manage bearer tokens of the API.", no_args_is_help=True)
 ACTOR = f"cli:{getpass.getuser()}"
 FIRST_ADMIN = "admin@localhost"
 RoleName = Literal["sales", "admin"]
@@ -119,26 +123,38 @@ def set_password(email: str, password_stdin: FromStdin = False) -> None:
 
 
 @tokens_cli.command("create")
-def create_token(name: Annotated[str, typer.Argument(help="Who uses it, e.g. 'crm'.")]) -> None:
-    """Create a bearer token for `GET /api/leads` (printed once; only its hash is kept)."""
+def create_token(
+    name: Annotated[str, typer.Argument(help="Who uses it, e.g. 'crm'.")],
+    scope: Annotated[
+        Scope,
+        typer.Option(
+            help="leads:read: `GET /api/leads` (a CRM). catalog:admin: read and edit the "
+            "intents, read the catalog's revisions (an admin's automation); not the leads."
+        ),
+    ] = "leads:read",
+) -> None:
+    """Create a bearer token (printed once; only its hash is kept)."""
     if not name.strip() or len(name) > 128:
         fail("NAME: 1 to 128 characters", code=2)
     secret = new_api_token()
     with storage_or_exit() as (_, storage):
-        token = storage.staff.create_token(name.strip(), digest(secret), ACTOR)
-    typer.echo(f"token {token.id} ({token.name}); send it as 'Authorization: Bearer {secret}'")
-    typer.echo("it is shown only now: store it in the CRM's secret settings", err=True)
+        token = storage.staff.create_token(name.strip(), digest(secret), ACTOR, scope)
+    typer.echo(
+        f"token {token.id} ({token.name}, {token.scope}); "
+        f"send it as 'Authorization: Bearer {secret}'"
+    )
+    typer.echo("it is shown only now: store it in the client's secret settings", err=True)
 
 
 @tokens_cli.command("list")
 def list_tokens() -> None:
-    """Every token: id, name, created, last used, revoked."""
+    """Every token: id, name, created, last used, revoked, scope."""
     with storage_or_exit() as (_, storage):
         tokens = storage.staff.tokens()
     for t in tokens:
         used = t.last_used_at.isoformat(timespec="seconds") if t.last_used_at else "never used"
         state = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "live"
-        typer.echo(f"{t.id}\t{t.name}\t{t.created_at:%Y-%m-%d}\t{used}\t{state}")
+        typer.echo(f"{t.id}\t{t.name}\t{t.created_at:%Y-%m-%d}\t{used}\t{state}\t{t.scope}")
 
 
 @tokens_cli.command("revoke")

@@ -305,9 +305,11 @@ class LoginFailureRow(Base):
 
 
 class ApiTokenRow(Base):
-    """A bearer token for the leads API. Only its SHA-256 is stored; it is shown once."""
+    """A bearer token for the API and its scope (`bot.core.staff.Scope`). Only its SHA-256
+    is stored; it is shown once."""
 
     __tablename__ = "api_tokens"
+    __table_args__ = (CheckConstraint("scope IN ('leads:read', 'catalog:admin')", name="scope"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(128))
@@ -316,6 +318,10 @@ class ApiTokenRow(Base):
     created_by: Mapped[str] = mapped_column(String(320))
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # Tokens made before scopes existed read the leads, as they always did.
+    scope: Mapped[str] = mapped_column(
+        String(32), default="leads:read", server_default="leads:read"
+    )
 
 
 class AuditEntryRow(Base):

@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.core.staff import ApiToken, AuditEntry, Role, StaffSession, StaffUser
+from bot.core.staff import SCOPES, ApiToken, AuditEntry, Role, Scope, StaffSession, StaffUser
 from storage.db import Database
 from storage.models import (
     ApiTokenRow,
@@ -50,6 +50,7 @@ def _token(row: ApiTokenRow) -> ApiToken:
         created_by=row.created_by,
         last_used_at=row.last_used_at,
         revoked_at=row.revoked_at,
+        scope=cast(Scope, row.scope),
     )
 
 
@@ -186,13 +187,18 @@ class SqlStaff:
 
     # -- API tokens -----------------------------------------------------------------------
 
-    def create_token(self, name: str, token_hash: str, actor: str) -> ApiToken:
-        """Record a new token by the hash of its secret."""
-        row = ApiTokenRow(name=name, token_hash=token_hash, created_by=actor)
+    def create_token(
+        self, name: str, token_hash: str, actor: str, scope: Scope = "leads:read"
+    ) -> ApiToken:
+        """Record a new token of `scope` by the hash of its secret."""
+        if scope not in SCOPES:
+            raise ValueError(f"unknown scope {scope!r}")
+        row = ApiTokenRow(name=name, token_hash=token_hash, created_by=actor, scope=scope)
         with self._db.transaction() as session:
             session.add(row)
             session.flush()
-            self._audit(session, actor, "token.create", f"token {row.id}", {"name": name})
+            details = {"name": name, "scope": scope}
+            self._audit(session, actor, "token.create", f"token {row.id}", details)
             return _token(row)
 
     def tokens(self) -> list[ApiToken]:

@@ -10,6 +10,11 @@ from typing import Literal
 
 Role = Literal["sales", "admin"]
 ROLES: tuple[Role, ...] = ("sales", "admin")
+# What an API token opens. A scope grants only its own area: `leads:read` reads the leads (a
+# CRM's token); `catalog:admin` reads and edits the intents and reads the catalog's revisions
+# (an admin's automation), and does not read the leads.
+Scope = Literal["leads:read", "catalog:admin"]
+SCOPES: tuple[Scope, ...] = ("leads:read", "catalog:admin")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +47,8 @@ class StaffSession:
 
 @dataclass(frozen=True, slots=True)
 class ApiToken:
-    """A bearer token of the leads API (its secret is never stored, only its hash)."""
+    """A bearer token of the API (its secret is never stored, only its hash) and what it
+    opens."""
 
     id: int
     name: str
@@ -50,6 +56,7 @@ class ApiToken:
     created_by: str
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+    scope: Scope = "leads:read"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,11 @@
-"""The leads API for a CRM: `GET /api/leads` (filters and an incremental cursor) and
-`GET /api/leads/{id}`, with bearer tokens made by `lingang-bot tokens create`.
+"""The API: the leads for a CRM (`GET /api/leads` with filters and an incremental cursor,
+`GET /api/leads/{id}`) and the catalog for an admin's automation (`bot.web.api_catalog`),
+with bearer tokens made by `lingang-bot tokens create NAME [--scope SCOPE]`.
 
-Only a bearer token opens the data: a staff session cookie does not, so no other site can make
-a logged-in browser fetch leads. The OpenAPI document (`/api/openapi.json`) describes only these
-routes; staff may read it and the `/api/docs` page with their session.
+Only a bearer token of the area's scope opens the data (`bot.web.api_auth`): a staff session
+cookie does not, so no other site can make a logged-in browser fetch leads. The OpenAPI
+document (`/api/openapi.json`) describes only these routes; staff may read it and the
+`/api/docs` page with their session, and any live token may read the document.
 """
 
 import asyncio
@@ -11,15 +13,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from importlib.metadata import version
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Security
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import iter_route_contexts
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from bot.core.feed import BadCursor, FeedCursor, FeedQuery
 from bot.core.records import LeadStatus
 from bot.core.staff import ApiToken
+from bot.web import api_catalog, api_catalog_schema
+from bot.web.api_auth import REFUSED, UNAUTHORIZED, bearer_guard
 from bot.web.api_schema import LeadDetail, LeadOut, LeadPage, Problem
 from bot.web.context import Web, login_url
 
@@ -27,19 +30,7 @@ PREFIX = "/api/"
 # A change appears in the feed this long after it was made: a transaction that took its
 # timestamp earlier but commits later must not land behind a cursor that moved past it.
 SETTLE = timedelta(seconds=10)
-UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 NO_STORE = {"Cache-Control": "no-store"}
-
-bearer_scheme = HTTPBearer(
-    auto_error=False,
-    scheme_name="bearerToken",
-    description="A token made by `lingang-bot tokens create NAME`, sent as "
-    "`Authorization: Bearer <token>`.",
-)
-
-REFUSED: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "No bearer token, or an unknown or revoked one."},
-}
 
 
 def _day(value: date | None, days: int = 0) -> datetime | None:
@@ -50,6 +41,9 @@ def _type(schema: dict[str, Any]) -> str:
     """A parameter's type as a reader wants it: `integer`, `date`, `new | contacted | ...`."""
     if "anyOf" in schema:
         return " or ".join(_type(s) for s in schema["anyOf"] if s.get("type") != "null")
+    if "allOf" in schema or "$ref" in schema:
+        refs = [s.get("$ref", "") for s in schema.get("allOf", [schema])]
+        return " and ".join(ref.rsplit("/", 1)[-1] for ref in refs)
     if "enum" in schema:
         return " | ".join(str(value) for value in schema["enum"])
     kind = str(schema.get("format") or schema.get("type") or "string")
@@ -80,7 +74,7 @@ def endpoints(document: dict[str, Any]) -> list[dict[str, Any]]:
             ]
             responses = [
                 (code, answer.get("description", ""))
-                for code, answer in operation.get("responses", {}).items()
+                for code, answer in sorted(operation.get("responses", {}).items())
             ]
             found.append(
                 {
@@ -89,14 +83,33 @@ def endpoints(document: dict[str, Any]) -> list[dict[str, Any]]:
                     "summary": operation.get("summary", ""),
                     "description": operation.get("description", ""),
                     "parameters": parameters,
+                    "body": _body(document, operation),
                     "responses": responses,
                 }
             )
     return found
 
 
+def _body(document: dict[str, Any], operation: dict[str, Any]) -> list[dict[str, Any]]:
+    """The fields of an operation's JSON body, for the docs page (none without a body)."""
+    content = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+    ref = content.get("schema", {}).get("$ref", "")
+    schema = document.get("components", {}).get("schemas", {}).get(ref.rsplit("/", 1)[-1], {})
+    required = set(schema.get("required", []))
+    return [
+        {
+            "name": name,
+            "required": name in required,
+            "type": _type(field),
+            "description": field.get("description", ""),
+        }
+        for name, field in schema.get("properties", {}).items()
+    ]
+
+
 def routes(web: Web) -> APIRouter:
-    """`GET /api/leads`, `GET /api/leads/{id}`, `GET /api/openapi.json`, `GET /api/docs`."""
+    """`GET /api/leads`, `GET /api/leads/{id}`, the catalog's routes, `GET /api/openapi.json`,
+    `GET /api/docs`."""
     router = APIRouter()
     schema: dict[str, Any] = {}
 
@@ -104,24 +117,7 @@ def routes(web: Web) -> APIRouter:
         header = request.headers.get("Authorization")
         return await asyncio.to_thread(web.sessions.api_token, header)
 
-    async def bearer(
-        request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-    ) -> ApiToken:
-        """Every data request: a live bearer token, whatever cookies come with it."""
-        if credentials is None:
-            raise HTTPException(
-                401,
-                "send a token as 'Authorization: Bearer <token>' "
-                "(make one with `lingang-bot tokens create NAME`)",
-                headers=UNAUTHORIZED,
-            )
-        token = await token_of(request)
-        if token is None:
-            raise HTTPException(401, "unknown or revoked token", headers=UNAUTHORIZED)
-        return token
-
-    Token = Annotated[ApiToken, Depends(bearer)]  # noqa: N806  (a type, named as one)
+    Token = Annotated[ApiToken, Security(bearer_guard(web), scopes=["leads:read"])]  # noqa: N806
 
     @router.get(
         "/api/leads",
@@ -220,15 +216,20 @@ def routes(web: Web) -> APIRouter:
                 for context in iter_route_contexts(request.app.routes)
                 if (context.path or "").startswith(PREFIX)
             ]
-            schema.update(
-                get_openapi(
-                    title="Lingang bot leads API",
-                    version=version("lingang-bot"),
-                    description="Pull leads into a CRM. Authenticate every request with "
-                    "`Authorization: Bearer <token>` (`lingang-bot tokens create NAME`).",
-                    routes=api_routes,
-                )
+            document = get_openapi(
+                title="Lingang bot API",
+                version=version("lingang-bot"),
+                description="Pull leads into a CRM; read and edit the intent catalog from an "
+                "admin's automation. Authenticate every request with `Authorization: Bearer "
+                "<token>`. A token's scope opens one area only: `leads:read` (`lingang-bot "
+                "tokens create NAME`) the leads, `catalog:admin` (`lingang-bot tokens create "
+                "NAME --scope catalog:admin`) the intents and the catalog's revisions; another "
+                "area answers 403.",
+                routes=api_routes,
             )
+            components = document.setdefault("components", {}).setdefault("schemas", {})
+            components.update(api_catalog_schema.components())
+            schema.update(document)
         return schema
 
     async def staff_or_token(request: Request) -> bool:
@@ -262,4 +263,5 @@ def routes(web: Web) -> APIRouter:
         }
         return web.page(request, "api_docs.html", context)
 
+    router.include_router(api_catalog.routes(web))
     return router
