@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 KEEP_FOLDERS_SECONDS = 24 * 3600  # a draft's folder outlives any preview of it
+DRAFT_SECONDS = 300  # a checked draft is kept this long for its save
 
 
 class CatalogRefused(Exception):
@@ -58,6 +59,9 @@ class CatalogSync:
         self._files: dict[str, str] = {}
         self._failed: int | None = None  # the last revision that did not load here
         self._built = ""  # the digest of the files the knowledge in use was built from
+        # The last draft checked (digest, knowledge, when): saving it right after a check
+        # does not build it twice. Dropped when stale, so a draft never pins memory long.
+        self._checked: tuple[str, Knowledge, float] | None = None
 
     @property
     def revisions(self) -> CatalogRevisions:
@@ -118,6 +122,8 @@ class CatalogSync:
         A revision that does not load here keeps the old one in use (and is logged once).
         """
         with self._lock:
+            if self._checked is not None and self._stale(self._checked):
+                self._checked = None
             latest = self._revisions.latest()
             if latest is None or latest.number <= (self.version or 0):
                 return False
@@ -148,11 +154,20 @@ class CatalogSync:
         digest = files_digest(files)
         if digest == self._built:
             return self._knowledge.current  # built from these very files already
+        checked = self._checked
+        if checked is not None and checked[0] == digest and not self._stale(checked):
+            return checked[1]
         folder = materialize(files, self._workspace, digest[:20])
         try:
-            return self._knowledge.build(folder)
+            knowledge = self._knowledge.build(folder)
         except CatalogError as exc:
             raise CatalogRefused([_inside(str(p), folder) for p in exc.problems]) from exc
+        self._checked = (digest, knowledge, time.monotonic())
+        return knowledge
+
+    @staticmethod
+    def _stale(checked: tuple[str, Knowledge, float]) -> bool:
+        return time.monotonic() - checked[2] > DRAFT_SECONDS
 
     def save(
         self,
@@ -182,6 +197,7 @@ class CatalogSync:
         self, revision: CatalogRevision, files: dict[str, str], knowledge: Knowledge
     ) -> None:
         self._knowledge.install(knowledge)
+        self._checked = None
         self._revision, self._files, self._failed = revision, files, None
         self._built = files_digest(files)
         self._sweep(knowledge.catalog.directory)

@@ -7,11 +7,13 @@ line make revisions the same way.
 
 from __future__ import annotations
 
+import copy
 import difflib
+import functools
 import hashlib
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from intents.editing import EditError
@@ -42,23 +44,32 @@ class Located:
     """An intent as plain values and the file it is in."""
 
     path: str
-    data: dict[str, Any]
+    parsed: dict[str, Any] = field(repr=False)  # shared by every caller: never changed
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The intent's values: a copy the caller may change."""
+        return copy.deepcopy(self.parsed)
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(text: str) -> tuple[tuple[str, dict[str, Any]], ...]:
+    """A faq file's intents by id, parsed once per distinct text (an edit parses the one file
+    it changes; the others are the cached texts of the revision)."""
+    try:
+        items = intents_of(text)
+    except EditError:
+        return ()
+    return tuple((item["id"], item) for item in items if isinstance(item.get("id"), str))
 
 
 def faq_intents(files: Files) -> dict[str, Located]:
     """Every intent in the faq files, by id (the first one when an id is repeated)."""
     found: dict[str, Located] = {}
     for path, text in files.items():
-        if not path.startswith("faq/"):
-            continue
-        try:
-            items = intents_of(text)
-        except EditError:
-            continue
-        for item in items:
-            intent_id = item.get("id")
-            if isinstance(intent_id, str) and intent_id not in found:
-                found[intent_id] = Located(path, item)
+        if path.startswith("faq/"):
+            for intent_id, item in _parsed(text):
+                found.setdefault(intent_id, Located(path, item))
     return found
 
 
@@ -68,7 +79,7 @@ def etag(files: Files, intent_id: str) -> str:
     located = faq_intents(files).get(intent_id)
     if located is None:
         return "absent"
-    return hashlib.sha256(render_intent(located.data).encode()).hexdigest()[:16]
+    return hashlib.sha256(render_intent(located.parsed).encode()).hexdigest()[:16]
 
 
 def write_intent(
@@ -108,12 +119,14 @@ def retire_intent(files: Files, intent_id: str) -> dict[str, str]:
 
 def changes_between(old: Files, new: Files) -> tuple[CatalogChange, ...]:
     """What `new` changes in `old`: intents created, edited, retired; other files."""
-    before, after = faq_intents(old), faq_intents(new)
+    same = {path for path in old.keys() & new.keys() if old[path] == new[path]}  # no changes
+    before = faq_intents({p: t for p, t in old.items() if p not in same})
+    after = faq_intents({p: t for p, t in new.items() if p not in same})
     changes = [CatalogChange("created", i) for i in after if i not in before]
     changes += [
         CatalogChange("edited", i)
         for i in after
-        if i in before and render_intent(after[i].data) != render_intent(before[i].data)
+        if i in before and after[i].parsed != before[i].parsed
     ]
     changes += [CatalogChange("retired", i) for i in before if i not in after]
     changes += [
@@ -152,8 +165,8 @@ def diff(old: Files, new: Files, only: str | None = None) -> list[DiffPart]:
         if change.kind == "file":
             a, b = old.get(change.subject, ""), new.get(change.subject, "")
         else:
-            a = render_intent(before[change.subject].data) if change.subject in before else ""
-            b = render_intent(after[change.subject].data) if change.subject in after else ""
+            a = render_intent(before[change.subject].parsed) if change.subject in before else ""
+            b = render_intent(after[change.subject].parsed) if change.subject in after else ""
         parts.append(DiffPart(change, tuple(_unified(a, b))))
     return parts
 

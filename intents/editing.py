@@ -10,6 +10,7 @@ from __future__ import annotations
 import yaml
 
 from intents.catalog import Catalog
+from intents.sourcefile import LOADER
 from intents.text import Lang, normalize
 
 _WIDE = 1_000_000  # never let PyYAML fold a long question over two lines
@@ -51,7 +52,7 @@ def insert_example(source: str, intent_id: str, lang: Lang, text: str) -> tuple[
     """`source` (a `faq/*.yaml` file) with `text` appended to the intent's examples in `lang`,
     and the line it is on. Raises `EditError` for a layout it cannot edit safely."""
     try:
-        root = yaml.compose(source, Loader=yaml.SafeLoader)
+        root = yaml.compose(source, Loader=LOADER)
     except yaml.YAMLError as exc:
         raise EditError(f"the file does not parse: {exc}") from exc
     intent = _intent_node(root, intent_id)
@@ -135,7 +136,7 @@ def _block_item(text: str) -> str:
 
 def _verify(before: str, after: str, intent_id: str, lang: Lang, text: str) -> None:
     """The edit changed exactly one thing: the examples gained `text` at the end."""
-    old, new = yaml.safe_load(before), yaml.safe_load(after)
+    old, new = yaml.load(before, Loader=LOADER), yaml.load(after, Loader=LOADER)  # noqa: S506
     try:
         mine = next(i for i in new["intents"] if i.get("id") == intent_id)
         examples = mine["examples"]

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from intents.editing import EditError, _after_line, _end_of, _value
+from intents.sourcefile import LOADER
 
 _WIDE = 1_000_000  # never fold a long answer over several lines
 # The order fields are written in; fields not listed follow in the order given.
@@ -119,7 +120,7 @@ def render_intent(data: Mapping[str, Any]) -> str:
 def intents_of(source: str) -> list[dict[str, Any]]:
     """The intents of a faq file as plain values (`EditError` when it does not parse)."""
     try:
-        data = yaml.safe_load(source)
+        data = yaml.load(source, Loader=LOADER)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as exc:
         raise EditError(f"the file does not parse: {exc}") from exc
     intents = data.get("intents") if isinstance(data, dict) else None
@@ -131,7 +132,7 @@ def intents_of(source: str) -> list[dict[str, Any]]:
 def _span(source: str, intent_id: str) -> tuple[int, int]:
     """Where an intent's lines start (its `- ` line) and end (after its last line)."""
     try:
-        root = yaml.compose(source, Loader=yaml.SafeLoader)
+        root = yaml.compose(source, Loader=LOADER)
     except yaml.YAMLError as exc:
         raise EditError(f"the file does not parse: {exc}") from exc
     intents = _value(root, "intents") if isinstance(root, yaml.MappingNode) else None

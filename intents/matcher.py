@@ -188,22 +188,33 @@ class Matcher:
 
     def rank(self, text: str) -> list[Candidate]:
         """The best-scoring intents for `text`, best first (empty for an empty question)."""
-        query = normalize(text)
-        if not query:
-            return []
+        return self.rank_many([text])[0]
+
+    def rank_many(self, texts: Sequence[str]) -> list[list[Candidate]]:
+        """`rank` of each text, the sentence encoder run once for all of them (a catalog
+        check ranks hundreds of examples)."""
+        queries = [normalize(text) for text in texts]
+        semantic = self._semantic
+        wanted = [query for query in queries if query]
+        embedded = iter(semantic.encoder.encode(wanted) if semantic and wanted else ())
+        return [
+            self._rank(query, next(embedded) if semantic else None) if query else []
+            for query in queries
+        ]
+
+    def _rank(self, query: str, embedded: FloatArray | None) -> list[Candidate]:
         vector = self._vectorizer.vector(query)
         probability = self._bayes.probabilities(vector)
         overlap = self._nearest.best(vector)
         semantic = self._semantic
-        if semantic is not None:
-            embedded = semantic.encoder.encode([query])[0]
+        if semantic is not None and embedded is not None:
             learnt = semantic.head.probabilities(embedded[None])[0]
             probability = (1 - SEMANTIC_WEIGHT) * probability + SEMANTIC_WEIGHT * learnt
         exponent = PROBABILITY_EXPONENT if semantic is None else SEMANTIC_PROBABILITY_EXPONENT
         ranked: list[Candidate] = []
         for label in np.argsort(-probability)[:CANDIDATES].tolist():
             similarity = max(_fuzzy(query, self._examples[label]), float(overlap[label]))
-            if semantic is not None:
+            if semantic is not None and embedded is not None:
                 similarity = max(similarity, semantic.similarity(embedded, label))
             against = _fuzzy(query, self._negatives[label])
             if against > similarity:  # closer to what this intent is not than to what it is

@@ -119,16 +119,20 @@ def _overlaps(catalog: Catalog) -> Iterator[Problem]:
 
 def _strays(catalog: Catalog, matcher: Matcher) -> Iterator[Problem]:
     """Examples the matcher ranks under another intent than their own."""
-    for intent in catalog.intents.values():
-        for lang, text in intent.examples.items():
-            ranked = matcher.rank(text)
-            if ranked and ranked[0].intent_id != intent.id:
-                index = intent.examples.get(lang).index(text)
-                yield Problem(
-                    catalog.locate(intent.id, "examples", lang, index),
-                    f"{intent.id}: example {text!r} matches {ranked[0].intent_id} better "
-                    "than its own intent",
-                )
+    every = [
+        (intent, lang, text)
+        for intent in catalog.intents.values()
+        for lang, text in intent.examples.items()
+    ]
+    ranks = matcher.rank_many([text for _, _, text in every])
+    for (intent, lang, text), ranked in zip(every, ranks, strict=True):
+        if ranked and ranked[0].intent_id != intent.id:
+            index = intent.examples.get(lang).index(text)
+            yield Problem(
+                catalog.locate(intent.id, "examples", lang, index),
+                f"{intent.id}: example {text!r} matches {ranked[0].intent_id} better "
+                "than its own intent",
+            )
 
 
 NEIGHBOURS = 3  # the intents nearest an edited one whose examples are checked with it
@@ -145,8 +149,10 @@ def check_intent(catalog: Catalog, matcher: Matcher, intent_id: str) -> list[Pro
     overlaps = [p for p in _overlaps(catalog) if intent_id in p.message]
     near: set[str] = set()
     strays = []
-    for lang, text in mine.examples.items():
-        ranked = matcher.rank(text)
+    mine_examples = list(mine.examples.items())
+    for (lang, text), ranked in zip(
+        mine_examples, matcher.rank_many([t for _, t in mine_examples]), strict=True
+    ):
         near.update(c.intent_id for c in ranked[:NEIGHBOURS] if c.intent_id != intent_id)
         if ranked and ranked[0].intent_id != intent_id:
             index = mine.examples.get(lang).index(text)
@@ -157,19 +163,22 @@ def check_intent(catalog: Catalog, matcher: Matcher, intent_id: str) -> list[Pro
                     "than its own intent",
                 )
             )
-    for other in sorted(near & set(catalog.intents)):
-        neighbour = catalog.intent(other)
-        for lang, text in neighbour.examples.items():
-            ranked = matcher.rank(text)
-            if ranked and ranked[0].intent_id == intent_id:
-                index = neighbour.examples.get(lang).index(text)
-                strays.append(
-                    Problem(
-                        catalog.locate(other, "examples", lang, index),
-                        f"{other}: example {text!r} now matches {intent_id} better than its "
-                        "own intent",
-                    )
+    theirs = [
+        (other, lang, text)
+        for other in sorted(near & set(catalog.intents))
+        for lang, text in catalog.intent(other).examples.items()
+    ]
+    for (other, lang, text), ranked in zip(
+        theirs, matcher.rank_many([t for _, _, t in theirs]), strict=True
+    ):
+        if ranked and ranked[0].intent_id == intent_id:
+            index = catalog.intent(other).examples.get(lang).index(text)
+            strays.append(
+                Problem(
+                    catalog.locate(other, "examples", lang, index),
+                    f"{other}: example {text!r} now matches {intent_id} better than its own intent",
                 )
+            )
     return [*own, *overlaps, *strays]
 
 
