@@ -23,7 +23,7 @@ from bot.adapters.slack import MAX_SECTION, Place, SlackMessage, escape
 from bot.adapters.splitting import chunks
 from bot.channels.slack import SlackService
 from bot.config import Settings
-from bot.core.ports import PeriodicRuns
+from bot.core.ports import PeriodicRuns, StorageUnavailable
 from intents.catalog import Catalog
 from intents.knowledge import KnowledgeBase
 from intents.review import SHANGHAI, ReviewState, counts, review_states
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 JOB = "review_digest"
 POST_WEEKDAY = 0  # Monday
 POST_HOUR = 9  # from 09:00 in Shanghai
-CHECK_SECONDS = 600.0  # how often the web app's lifespan asks whether it is time
+CHECK_SECONDS = 600.0  # how often a running web app asks whether it is time
 MAX_LISTED = 50  # answers named in one post; the review page has them all
 PAGE = "/admin/review"
 
@@ -122,6 +122,19 @@ class ReviewDigest:
             return "kept"
         log.info("review digest of %s posted: %d answers to review", week, len(states))
         return "posted"
+
+    async def keep_posting(self, seconds: float = CHECK_SECONDS) -> None:
+        """Check every `seconds` until cancelled, the first time only after `seconds`: a
+        process that runs for a moment (a test, a one-off command, a crash loop) posts
+        nothing. A failure is logged, not fatal."""
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await self.run_once()
+            except StorageUnavailable:
+                log.warning("review digest skipped: database unavailable")
+            except Exception:
+                log.exception("review digest failed")
 
 
 def slack_digest(

@@ -25,7 +25,7 @@ from bot.channels.slack import SlackService
 from bot.channels.telegram import TelegramService
 from bot.core.ports import StorageUnavailable
 from bot.metrics import EXPOSITION_TYPE
-from bot.review_digest import CHECK_SECONDS, slack_digest
+from bot.review_digest import slack_digest
 from bot.web import admin, api, chat, leads, login, review
 from bot.web.context import STATIC, Web
 from bot.web.errors import handle_errors
@@ -84,9 +84,7 @@ def _lifespan(
         # The weekly list of answers to review, to the sales channel (one replica posts it).
         digest = slack_digest(app.settings, app.knowledge, app.storage.periodic, slack)
         if digest is not None:
-            tasks.append(
-                asyncio.create_task(_every(CHECK_SECONDS, digest.run_once, "review digest"))
-            )
+            tasks.append(asyncio.create_task(digest.keep_posting()))
         try:
             yield
         finally:

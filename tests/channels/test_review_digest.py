@@ -4,6 +4,7 @@ from Monday 09:00 in Shanghai, kept and sent again when Slack is down."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 from collections.abc import Iterator
 from dataclasses import replace
@@ -14,9 +15,10 @@ import pytest
 import yaml
 
 import intents
-from bot.adapters.slack import MAX_SECTION
+from bot.adapters.slack import MAX_SECTION, SlackMessage
 from bot.app import App, build_app, build_slack
 from bot.channels.slack import SlackService
+from bot.core.ports import StorageUnavailable
 from bot.review_digest import JOB, MAX_LISTED, ReviewDigest, digest_message, slack_digest, week_due
 from intents.catalog import load_catalog
 from intents.review import counts, review_states
@@ -188,3 +190,50 @@ def test_no_digest_without_a_slack_channel(app: App, slack: SlackService) -> Non
     without = app.settings.model_copy(update={"slack_sales_channel": None})
     assert slack_digest(without, app.knowledge, app.storage.periodic, slack) is None
     assert slack_digest(app.settings, app.knowledge, app.storage.periodic, None) is None
+
+
+class FlakyRuns:
+    """`PeriodicRuns` in memory whose database is down for the first call."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.claimed: set[tuple[str, str]] = set()
+
+    def claim(self, job: str, period: str, by: str, at: datetime) -> bool:
+        del by, at
+        self.calls += 1
+        if self.calls == 1:
+            raise StorageUnavailable
+        if (job, period) in self.claimed:
+            return False
+        self.claimed.add((job, period))
+        return True
+
+
+def test_the_running_app_checks_after_a_while_and_survives_a_database_outage(
+    app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    posted: list[SlackMessage] = []
+    runs = FlakyRuns()
+
+    async def post(message: SlackMessage) -> bool:
+        posted.append(message)
+        return True
+
+    async def scenario() -> None:
+        digest = ReviewDigest(app.knowledge, runs, post, lambda: MONDAY, "a")
+        task = asyncio.create_task(digest.keep_posting(0.2))
+        await asyncio.sleep(0.1)
+        assert runs.calls == 0  # nothing right at start
+        for _ in range(100):
+            if runs.calls >= 3:
+                break
+            await asyncio.sleep(0.05)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(scenario())
+    assert runs.calls >= 3  # down, then claimed, then taken
+    assert len(posted) == 1
+    assert "review digest skipped: database unavailable" in caplog.text
