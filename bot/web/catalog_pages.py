@@ -156,7 +156,8 @@ async def _submit(
         editor.conflict = True
         revisions = web.app.catalog.revisions
         editor.changed_by = await asyncio.to_thread(last_change, revisions, intent_id)
-    if editor.problems:
+    if editor.problems or (editor.conflict and opened is None and action != "save"):
+        # (an intent retired since it was opened has no draft to check: the page says so)
         return _show(web, request, editor, 400 if action == "save" else 200)
     if action == "save" and opened and render_intent(opened.data) == render_intent(data):
         # the files would only be laid out anew: no revision for that

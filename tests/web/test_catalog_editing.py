@@ -568,6 +568,31 @@ def test_an_edit_made_from_an_old_etag_is_refused_naming_who_changed_it(
     assert answer_of(editable_app, SIZE) == "The other admin's answer."
 
 
+def test_an_intent_retired_while_open_cannot_be_checked_or_saved(
+    editable_app: App, editable: TestClient
+) -> None:
+    staff_client(editable_app, editable, "admin")
+    intent_id, _ = unlinked_intent(editable_app)
+    mine = open_editor(editable, intent_id) | {"answer_en": NEW_ANSWER}
+    confirm = editable.get(f"/admin/intents/{intent_id}/retire").text
+    fields = form_on(confirm.replace("<form method", '<form id="retire" method'), "retire")
+    assert editable.post(f"/admin/intents/{intent_id}/retire", data=fields).status_code == 303
+    retired = version(editable_app)
+
+    checked = submit(editable, intent_id, mine, "check")
+    saved = submit(editable, intent_id, mine)
+
+    for page in (checked, saved):
+        alert = page.split('class="card conflict"')[1].split("</div>")[0]
+        assert f"{intent_id} was retired in" in alert
+        assert f"revision {retired}</a>" in alert
+        assert form_on(page.split("\n", 1)[1])["answer_en"] == NEW_ANSWER
+    assert saved.startswith("409")
+    assert 'id="check-result"' not in checked
+    assert version(editable_app) == retired
+    assert intent_id not in editable_app.knowledge.current.catalog.intents
+
+
 def test_sales_staff_are_refused_the_editor_and_its_changes(
     editable_app: App, editable: TestClient
 ) -> None:
