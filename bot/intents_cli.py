@@ -20,7 +20,7 @@ from intents.evaluation import DEFAULT_OOS_TARGET, DatasetError, Report, evaluat
 from intents.heldout import HeldOut, load_heldout
 from intents.knowledge import Knowledge, KnowledgeBase
 from intents.quality import TestReport, check, run_tests
-from intents.review import ReviewState, review_states, today
+from intents.review import ReviewState, locations, review_states, today
 from intents.semantic import EmbeddingCache, SemanticUnavailable
 from intents.sourcefile import SourceError
 
@@ -74,9 +74,11 @@ def check_command(
     problems = check(catalog, knowledge.matcher) + (coverage.problems() if coverage else [])
     for problem in problems:
         typer.echo(str(problem))
-    for state in review_states(catalog, on.date() if on else today()):
-        where = catalog.locate(state.intent_id, _review_key(state))
-        typer.echo(f"{where}: warning: {_review_warning(state)}", err=True)
+    due = review_states(catalog, on.date() if on else today())
+    where = locations(catalog, due)
+    for state in due:
+        path, line = where[state.intent_id]
+        typer.echo(f"{path}:{line}: warning: {_review_warning(state)}", err=True)
     if listing and coverage:
         typer.echo("\n".join(coverage.listing()))
     intents = len(catalog.intents)
@@ -84,16 +86,6 @@ def check_command(
         fail(f"{len(problems)} problem(s) in {intents} intents")
     typer.echo(f"ok: {intents} intents, no problems")
     typer.echo(coverage.summary() if coverage else f"coverage: no {COVERAGE_FILE}, not measured")
-
-
-def _review_key(state: ReviewState) -> str:
-    """The line to point at: the date to change."""
-    return "valid_until" if _ends(state) else "reviewed"
-
-
-def _ends(state: ReviewState) -> bool:
-    """Whether the answer's end of validity (not its next check) makes its status."""
-    return state.valid_until is not None and state.deadline == state.valid_until
 
 
 def _review_warning(state: ReviewState) -> str:
@@ -107,7 +99,7 @@ def _review_warning(state: ReviewState) -> str:
     when = f"reviewed {state.reviewed}, every {state.every_days} days"
     if state.status == "overdue":
         return f"{state.intent_id}: answer overdue for review since {state.review_due} ({when})"
-    if _ends(state):
+    if state.ends:
         return f"{state.intent_id}: answer valid until {state.valid_until}, review it before"
     return f"{state.intent_id}: answer due for review by {state.review_due} ({when})"
 

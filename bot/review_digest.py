@@ -60,7 +60,7 @@ def _line(catalog: Catalog, state: ReviewState) -> str:
         return f"• *overdue*: {name}, never reviewed"
     if state.status == "overdue":
         return f"• *overdue*: {name}, check was due {state.review_due}"
-    if state.valid_until is not None and state.deadline == state.valid_until:
+    if state.ends:
         return f"• due soon: {name}, valid until {state.valid_until}"
     return f"• due soon: {name}, check due {state.review_due}"
 

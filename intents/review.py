@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from intents.catalog import Catalog, Intent, ReviewSettings
+from intents.sourcefile import SourceFile, read_source
 from intents.text import Lang
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -55,6 +57,16 @@ class ReviewState:
         dates = [d for d in (self.review_due, self.valid_until) if d is not None]
         return min(dates) if dates else None
 
+    @property
+    def ends(self) -> bool:
+        """Whether the end of validity (not the next check) makes the status."""
+        return self.valid_until is not None and self.deadline == self.valid_until
+
+    @property
+    def field(self) -> str:
+        """The field an admin changes to settle it: `valid_until` or `reviewed`."""
+        return "valid_until" if self.ends else "reviewed"
+
 
 def today(now: datetime | None = None) -> date:
     """The day in Shanghai at `now` (default: this moment)."""
@@ -95,6 +107,19 @@ def review_states(catalog: Catalog, on: date, *, everything: bool = False) -> li
 def _urgency(state: ReviewState) -> tuple[int, date, str]:
     # Within a status the oldest date first; a never-reviewed answer before any dated one.
     return URGENCY[state.status], state.deadline or date.min, state.intent_id
+
+
+def locations(catalog: Catalog, states: Iterable[ReviewState]) -> dict[str, tuple[Path, int]]:
+    """For each state, its file and the line of the field to change (the intent's own line
+    when the field is not there yet); each file is read once, however many states it has."""
+    sources: dict[Path, SourceFile] = {}
+    found: dict[str, tuple[Path, int]] = {}
+    for state in states:
+        path, index = catalog.origin[state.intent_id]
+        if path not in sources:
+            sources[path] = read_source(path)
+        found[state.intent_id] = (path, sources[path].line_of(("intents", index, state.field)))
+    return found
 
 
 def counts(states: Iterable[ReviewState]) -> dict[Status, int]:

@@ -4,7 +4,6 @@ soon, most urgent first, each linked to its intent."""
 import asyncio
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -13,8 +12,7 @@ from fastapi.responses import Response
 from bot.core.staff import StaffSession
 from bot.web.context import Web
 from intents.catalog import Catalog, Intent
-from intents.review import ReviewState, counts, review_states, today
-from intents.sourcefile import SourceFile, read_source
+from intents.review import ReviewState, counts, locations, review_states, today
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,15 +25,13 @@ class ReviewRow:
 
 
 def review_rows(catalog: Catalog, on: date) -> list[ReviewRow]:
-    """The intents that need a look on `on`, most urgent first, with their `file:line`
-    (each file read once, however many of its intents are listed)."""
-    sources: dict[Path, SourceFile] = {}
+    """The intents that need a look on `on`, most urgent first, with the `file:line` of the
+    date to change."""
+    states = review_states(catalog, on)
+    where = locations(catalog, states)
     rows = []
-    for state in review_states(catalog, on):
-        path, index = catalog.origin[state.intent_id]
-        if path not in sources:
-            sources[path] = read_source(path)
-        line = sources[path].line_of(("intents", index))
+    for state in states:
+        path, line = where[state.intent_id]
         name = (
             path.relative_to(catalog.directory) if path.is_relative_to(catalog.directory) else path
         )

@@ -93,7 +93,8 @@ def test_admins_see_what_is_due_most_urgent_first(dated_app: App, client: TestCl
     assert "90 days" in legal
     assert "2026-04-10" in legal  # the check that was missed
     basics = Path(dated_app.settings.intents_dir or "") / BASICS
-    assert f"{BASICS}:{id_line(basics, 'lingang_legal_basis')}" in legal
+    reviewed_line = id_line(basics, "lingang_legal_basis") + 1  # the date to change
+    assert f"{BASICS}:{reviewed_line}" in legal
     expired = row_of(page, "lingang_name")
     assert "2026-12-01" in expired
     assert ">expired<" in expired
