@@ -7,7 +7,7 @@ hold now, with its last version (in the files that revision was made from) to re
 """
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -20,7 +20,7 @@ from bot.core.ports import CatalogRevision, CatalogRevisions, RevisionConflict
 from bot.core.staff import StaffSession
 from bot.web.console import refused
 from bot.web.context import Web
-from intents.drafts import DiffPart, diff, faq_intents
+from intents.drafts import DiffPart, Located, diff, faq_intents
 from intents.editing import EditError
 
 PAGE = 50  # revisions on a history page
@@ -69,17 +69,22 @@ def files_of(revisions: CatalogRevisions, number: int) -> dict[str, str]:
     return {} if number == 0 else revisions.files(number)
 
 
-def retired_intents(revisions: CatalogRevisions, current: dict[str, str]) -> list[Retired]:
-    """Intents retired by some revision that the catalog `current` does not hold, each with
-    its last version; the most recently retired first."""
-    present = faq_intents(current)
+def find_intent(files: Mapping[str, str], intent_id: str) -> Located | None:
+    """The intent in `files`, reading only the files that mention its id (reading them all
+    takes a while: the console asks this on every form it shows)."""
+    return faq_intents({p: text for p, text in files.items() if intent_id in text}).get(intent_id)
+
+
+def retired_intents(revisions: CatalogRevisions, present: Collection[str]) -> list[Retired]:
+    """Intents retired by some revision that are not among the intents `present` now, each
+    with its last version; the most recently retired first."""
     found: dict[str, Retired] = {}
     for revision in every_revision(revisions):
         for change in revision.changes:
             subject = change.subject
             if change.kind != "retired" or subject in present or subject in found:
                 continue
-            located = faq_intents(files_of(revisions, revision.parent)).get(subject)
+            located = find_intent(files_of(revisions, revision.parent), subject)
             if located is not None:
                 found[subject] = Retired(subject, revision, located.path, located.data)
     return list(found.values())

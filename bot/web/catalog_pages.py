@@ -21,11 +21,11 @@ from bot.catalog_sync import CatalogRefused
 from bot.core.ports import CatalogRevision, RevisionConflict
 from bot.core.staff import StaffSession
 from bot.web import catalog_history
-from bot.web.catalog_history import last_change, retired_intents
+from bot.web.catalog_history import Retired, find_intent, last_change, retired_intents
 from bot.web.console import language, refused, try_question
 from bot.web.context import Web
 from bot.web.intent_form import FIELDS, form_values, intent_data, problems_by_field, read_values
-from intents.drafts import FAQ_FILE, DiffPart, etag, faq_intents
+from intents.drafts import FAQ_FILE, DiffPart, etag
 from intents.editing import EditError
 from intents.intent_yaml import render_intent
 
@@ -98,12 +98,13 @@ def _editor_routes(web: Web, router: APIRouter) -> None:
     @router.get("/intents/{intent_id}/edit")
     async def edit(request: Request, intent_id: str, _: admin) -> Response:
         files = await asyncio.to_thread(_newest_files, web)
-        located = faq_intents(files).get(intent_id)
+        located = find_intent(files, intent_id)
         if located is None:
             message = f"There is no intent {intent_id!r} in the catalog (retired ones are listed "
             return refused(web, request, message + "under Intents → Retired).", 404)
         values = form_values(located.data)
-        editor = Editor(intent_id, False, values, etag(files, intent_id), file=located.path)
+        seen = etag({located.path: files[located.path]}, intent_id)
+        editor = Editor(intent_id, False, values, seen, file=located.path)
         return _show(web, request, editor)
 
     @router.post("/catalog/new")
@@ -146,13 +147,14 @@ async def _submit(
     )
     action = _text(form, "action", 10)
     files = await asyncio.to_thread(_newest_files, web)
-    opened = faq_intents(files).get(intent_id)
+    opened = find_intent(files, intent_id)
     data, editor.problems = intent_data(
         intent_id, editor.values, opened.data if opened and not creating else None
     )
     editor.problems += validate(data)
     new_path = _file_problems(editor, files, opened is not None) if creating else None
-    if not creating and (opened is None or etag(files, intent_id) != editor.etag):
+    now = etag({opened.path: files[opened.path]}, intent_id) if opened else "absent"
+    if not creating and now != editor.etag:
         editor.conflict = True
         revisions = web.app.catalog.revisions
         editor.changed_by = await asyncio.to_thread(last_change, revisions, intent_id)
@@ -230,7 +232,7 @@ async def _save(
     except EditError as exc:
         editor.errors.append(f"Not saved: {exc}.")
         return _show(web, request, editor, 400)
-    located = faq_intents(app.catalog.files()).get(intent_id)
+    located = find_intent(app.catalog.files(), intent_id)
     details = {
         "revision": revision.number,
         "file": located.path if located else new_path,
@@ -252,14 +254,14 @@ def _retire_routes(web: Web, router: APIRouter) -> None:
         request: Request, intent_id: str, extra: dict[str, Any], status: int = 200
     ) -> Response:
         files = await asyncio.to_thread(_newest_files, web)
-        located = faq_intents(files).get(intent_id)
+        located = find_intent(files, intent_id)
         if located is None:
             return refused(web, request, f"There is no intent {intent_id!r} in the catalog.", 404)
         draft = await asyncio.to_thread(app.editor.draft, intent_id, None)
         context = {
             "intent_id": intent_id,
             "located": located,
-            "etag": etag(files, intent_id),
+            "etag": etag({located.path: files[located.path]}, intent_id),
             "problems": draft.refused,
             "parts": draft.parts,
             "error": None,
@@ -312,6 +314,12 @@ def _file_problems(editor: Editor, files: Mapping[str, str], exists: bool) -> st
     return path
 
 
+def _retired(web: Web) -> list[Retired]:
+    """The retired intents, as this replica's catalog stands."""
+    app = web.app
+    return retired_intents(app.catalog.revisions, app.knowledge.current.catalog.intents)
+
+
 def _retired_routes(web: Web, router: APIRouter) -> None:
     """Retired intents, and restoring one."""
     admin = Annotated[StaffSession, Depends(web.staff("admin"))]
@@ -319,7 +327,7 @@ def _retired_routes(web: Web, router: APIRouter) -> None:
     app = web.app
 
     async def retired_page(request: Request, extra: dict[str, Any], status: int = 200) -> Response:
-        found = await asyncio.to_thread(retired_intents, app.catalog.revisions, app.catalog.files())
+        found = await asyncio.to_thread(_retired, web)
         context = {"retired": found, "error": None, "problems": [], "done": None, **extra}
         return web.page(request, "admin_catalog_retired.html", context, status_code=status)
 
@@ -335,7 +343,7 @@ def _retired_routes(web: Web, router: APIRouter) -> None:
         comment: Annotated[str, Form(max_length=4 * MAX_COMMENT)] = "",
     ) -> Response:
         actor = session.user.email
-        found = await asyncio.to_thread(retired_intents, app.catalog.revisions, app.catalog.files())
+        found = await asyncio.to_thread(_retired, web)
         last = next((r for r in found if r.intent_id == intent_id), None)
         if last is None:
             message = f"Not restored: {intent_id} is not a retired intent (restored already?)."
