@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.catalog_edits import CatalogEditor
-from bot.catalog_sync import CatalogSync
+from bot.catalog_sync import CatalogSync, serving_folder
 from bot.channels.ratelimit import ChatRateLimiter
 from bot.channels.slack import SlackService
 from bot.channels.slack_sales import SlackSalesNotifier
@@ -18,6 +18,7 @@ from bot.core.ports import Notifier
 from bot.logs import log_handler
 from bot.metrics import DatabaseReading, Metrics
 from bot.notifications import LogNotifier, Relay
+from intents.catalog import CatalogError
 from intents.knowledge import KnowledgeBase
 from intents.multilingual import UseMultilingualEncoder
 from intents.semantic import EmbeddingCache, Encoder, SemanticUnavailable
@@ -172,8 +173,12 @@ def open_storage(settings: Settings) -> Storage:
 
 def build_app(settings: Settings) -> App:
     """Wire the catalog, the database and the engine."""
-    knowledge = open_knowledge(settings)
     storage = open_storage(settings)
+    try:
+        knowledge = open_catalog(settings, storage)
+    except BaseException:
+        storage.close()
+        raise
     metrics = Metrics(lambda: read_database(storage))
     engine = Engine(
         knowledge,
@@ -187,10 +192,30 @@ def build_app(settings: Settings) -> App:
         observer=metrics,
     )
     relay = Relay(storage.outbox, storage.leads, open_notifier(settings, knowledge, metrics))
-    catalog = CatalogSync(knowledge, storage.catalogs, settings.resolved_cache_dir / "catalog")
+    catalog = CatalogSync(knowledge, storage.catalogs, catalog_workspace(settings))
     catalog.start(settings.intents_dir)
     editor = CatalogEditor(catalog)
     return App(settings, knowledge, storage, engine, relay, catalog, metrics, editor)
+
+
+def catalog_workspace(settings: Settings) -> Path:
+    """Where this process writes the catalog revisions it serves (private to it)."""
+    return settings.resolved_cache_dir / "catalog"
+
+
+def open_catalog(settings: Settings, storage: Storage) -> KnowledgeBase:
+    """The knowledge of the newest catalog revision in the database (the shipped files for
+    an empty one), built once; a revision that does not load here falls back to the shipped
+    files, with an error in the log (an admin's rollback then repairs it)."""
+    shipped = settings.intents_dir
+    folder = serving_folder(storage.catalogs, shipped, catalog_workspace(settings))
+    try:
+        return open_knowledge(settings, folder)
+    except CatalogError as exc:
+        if folder == shipped:
+            raise
+        log.error("the newest catalog revision does not load here (%s); serving %s", exc, shipped)
+        return open_knowledge(settings)
 
 
 def read_database(storage: Storage) -> DatabaseReading:

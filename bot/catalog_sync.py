@@ -87,13 +87,14 @@ class CatalogSync:
         with self._lock:
             return dict(self._files)
 
-    def start(self, shipped: Path, actor: str = "system") -> CatalogRevision:
+    def start(self, shipped: Path, actor: str = "system") -> CatalogRevision | None:
         """Seed an empty database from the `shipped` folder, or take its files again while
-        nobody changed the catalog since the last seed; then serve the newest revision."""
+        nobody changed the catalog since the last seed; then serve the newest revision (None:
+        no revision loads here, the knowledge built at start stays in use)."""
         with self._lock:
             files = read_files(shipped)
-            if self._knowledge.current.catalog.directory == shipped:
-                self._built = files_digest(files)  # read just after the knowledge was built
+            # The folder the knowledge in use was just built from (`serving_folder`).
+            self._built = files_digest(read_files(self._knowledge.current.catalog.directory))
             latest = self._revisions.latest()
             if latest is None or (latest.kind == "seed" and latest.digest != files_digest(files)):
                 parent = latest.number if latest else 0
@@ -113,7 +114,7 @@ class CatalogSync:
                 )
             self.follow()
             if self._revision is None:
-                raise CatalogRefused(["no catalog revision loads; see the log"])
+                log.error("no catalog revision loads here; serving the files in %s", shipped)
             return self._revision
 
     def follow(self) -> bool:
@@ -211,6 +212,18 @@ class CatalogSync:
                     shutil.rmtree(folder, ignore_errors=True)
             except OSError:
                 continue
+
+
+def serving_folder(revisions: CatalogRevisions, shipped: Path, workspace: Path) -> Path:
+    """The folder a replica builds its first knowledge from, so that it builds it once: the
+    shipped files while they are (or are about to be seeded as) the newest revision, else
+    the newest revision's files, written to its private folder."""
+    latest = revisions.latest()
+    if latest is None or latest.kind == "seed":
+        return shipped
+    if latest.digest == files_digest(read_files(shipped)):
+        return shipped
+    return materialize(revisions.files(latest.number), workspace, latest.digest[:20])
 
 
 def _inside(problem: str, folder: Path) -> str:

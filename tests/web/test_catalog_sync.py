@@ -127,10 +127,36 @@ def test_an_edit_survives_a_rebuilt_replica_that_ships_the_old_files(
     rebuilt = replica(database, folder, tmp_path / "fresh")  # a new container: empty cache
     try:
         assert rebuilt.catalog.version == 2
-        answer = rebuilt.knowledge.current.catalog.intent("lingang_area").answer.en
-        assert answer.endswith(" Edited.")
+        catalog = rebuilt.knowledge.current.catalog
+        assert catalog.intent("lingang_area").answer.en.endswith(" Edited.")
+        built_from = catalog.directory
+        assert built_from.is_relative_to(tmp_path / "fresh"), "the revision's private copy"
+        assert rebuilt.catalog.follow() is False
+        assert rebuilt.knowledge.current.catalog is catalog, "built once at start"
     finally:
         rebuilt.close()
+
+
+def test_a_newest_revision_that_does_not_load_at_start_falls_back_to_the_shipped_files(
+    database: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = copy_of_catalog(tmp_path / "intents")
+    first = replica(database, folder, tmp_path / "a")
+    try:
+        files = first.catalog.files()
+        broken = {**files, "faq/yangshan.yaml": "intents:\n  - id: Not An Id\n"}
+        first.storage.catalogs.add(1, broken, RevisionMeta("newer release", _now(), "import"))
+    finally:
+        first.close()
+    with caplog.at_level(logging.ERROR):
+        second = replica(database, folder, tmp_path / "b")
+    try:
+        assert second.knowledge.current.catalog.directory == folder
+        assert OLD in second.knowledge.current.catalog.intent("lingang_area").answer.en
+        assert second.catalog.version is None
+        assert any("does not load" in r.getMessage() for r in caplog.records)
+    finally:
+        second.close()
 
 
 def test_two_admins_editing_one_intent_on_two_replicas_one_wins_the_other_is_told(
