@@ -148,6 +148,8 @@ async def _submit(
     action = _text(form, "action", 10)
     files = await asyncio.to_thread(_newest_files, web)
     opened = find_intent(files, intent_id)
+    if opened is not None and not creating:
+        editor.file = opened.path
     data, editor.problems = intent_data(
         intent_id, editor.values, opened.data if opened and not creating else None
     )
