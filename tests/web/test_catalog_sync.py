@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -188,6 +190,36 @@ def test_two_admins_editing_one_intent_on_two_replicas_one_wins_the_other_is_tol
     catalog = first.knowledge.current.catalog
     assert catalog.intent("lingang_area").answer.en == "First admin's answer."
     assert "edited" in catalog.intent("lingang_history").tags
+
+
+def test_two_saves_of_one_intent_at_the_same_moment_on_two_replicas_land_once(
+    replicas: list[App],
+) -> None:
+    seen = etag(replicas[0].catalog.files(), "lingang_area")
+    data = faq_intents(replicas[0].catalog.files())["lingang_area"].data
+    start = threading.Barrier(2)
+
+    def save(app: App, text: str) -> str:
+        edited = {**data, "answer": {**data["answer"], "en": text}}
+        start.wait()
+        try:
+            app.editor.save("lingang_area", edited, seen, text)
+        except EditConflict:
+            return "told"
+        return "saved"
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(save, replicas, ["Answer A.", "Answer B."]))
+
+    assert sorted(results) == ["saved", "told"]
+    latest = replicas[0].storage.catalogs.latest()
+    assert latest is not None
+    assert latest.number == 2
+    winner = "Answer A." if results[0] == "saved" else "Answer B."
+    assert latest.actor == winner
+    for app in replicas:
+        app.catalog.follow()
+        assert app.knowledge.current.catalog.intent("lingang_area").answer.en == winner
 
 
 # -- one replica at a time, revisions in memory ----------------------------------------------
