@@ -45,7 +45,7 @@ def test_an_answer_changed_in_the_editor_is_what_the_chat_answers(
         box.get_by_label("Question", exact=True).fill(QUESTION)
         box.get_by_role("button", name="Test").click()
         expect(page.locator("#test-result dd.matched")).to_have_text(TARGET)
-        expect(page.locator("#test-result dd.reply")).to_have_text(new)
+        expect(page.locator("#test-result dd.reply")).to_contain_text(new)
         assert app.catalog.version == before, "checking and testing save nothing"
 
         page.get_by_role("button", name="Save").click()
