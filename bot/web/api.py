@@ -94,7 +94,12 @@ def _body(document: dict[str, Any], operation: dict[str, Any]) -> list[dict[str,
     """The fields of an operation's JSON body, for the docs page (none without a body)."""
     content = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
     ref = content.get("schema", {}).get("$ref", "")
-    schema = document.get("components", {}).get("schemas", {}).get(ref.rsplit("/", 1)[-1], {})
+    return fields_of(document, ref.rsplit("/", 1)[-1]) if ref else []
+
+
+def fields_of(document: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """The fields of the document's schema `name`, for the docs page."""
+    schema = document.get("components", {}).get("schemas", {}).get(name, {})
     required = set(schema.get("required", []))
     return [
         {
@@ -256,6 +261,7 @@ def routes(web: Web) -> APIRouter:
         base = str(request.base_url).rstrip("/")
         context = {
             "endpoints": endpoints(document),
+            "intent_fields": fields_of(document, "Intent"),
             "base": base,
             "settle": int(SETTLE.total_seconds()),
             "title": document["info"]["title"],

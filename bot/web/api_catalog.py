@@ -274,6 +274,7 @@ def routes(web: Web) -> APIRouter:
         response_model=IntentList,
         responses=REFUSED,
         summary="Every intent, with its etag",
+        response_description="The intents of the revision served.",
     )
     async def list_intents(response: Response, _: Admin) -> IntentList:
         """The intents of the catalog revision served, in the order of its files: titles,
@@ -291,6 +292,7 @@ def routes(web: Web) -> APIRouter:
         response_model=IntentDetail,
         responses={**REFUSED, **NOT_FOUND},
         summary="One intent in full",
+        response_description="The intent, its file and its etag.",
     )
     async def show_intent(response: Response, _: Admin, intent_id: IntentId) -> IntentDetail:
         """Every field of the intent as its file holds it (days as `YYYY-MM-DD`, empty
@@ -311,6 +313,7 @@ def routes(web: Web) -> APIRouter:
         response_model=IntentSaved,
         responses=WRITE_RESPONSES,
         summary="Edit an intent, or create one",
+        response_description="Saved (or unchanged).",
         openapi_extra=PUT_BODY,
     )
     async def put_intent(
@@ -341,13 +344,18 @@ def routes(web: Web) -> APIRouter:
         response_model=IntentSaved,
         responses=RETIRE_RESPONSES,
         summary="Retire an intent",
+        response_description="Retired.",
     )
     async def retire_intent(
         token: Admin,
         intent_id: IntentId,
         if_match: IfMatch = None,
         comment: Annotated[
-            str, Query(max_length=MAX_COMMENT, description="Why: shown in the catalog's history.")
+            str,
+            Query(
+                description=f"Why: shown in the catalog's history (up to {MAX_COMMENT} "
+                "characters are kept)."
+            ),
         ] = "",
     ) -> Response:
         """Removes the intent from the catalog as a new revision (a file left without
@@ -365,6 +373,7 @@ def routes(web: Web) -> APIRouter:
         response_model=RevisionPage,
         responses=REFUSED,
         summary="The catalog's history",
+        response_description="A page of revisions, newest first.",
     )
     async def revisions(
         response: Response,

@@ -85,7 +85,11 @@ class Catalog:
         """The newest revision's intents (taken over first if another replica saved one)."""
         sync = self._app.catalog
         sync.follow()
-        return self._cached(sync.files(), sync.version)
+        while True:  # the files and the number of one revision, not of two
+            number = sync.version
+            files = sync.files()
+            if sync.version == number:
+                return self._cached(files, number)
 
     def _cached(self, files: dict[str, str], revision: int | None) -> CatalogIndex:
         index = self._index

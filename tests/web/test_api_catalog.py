@@ -467,5 +467,7 @@ def test_docs_page_lists_the_catalog_routes(site_app: App, site: TestClient) -> 
         "--scope catalog:admin",
         "If-Match",
         "If-None-Match",
+        "<code>valid_until</code>",  # the intent's fields, with their meanings
+        "The day someone last checked the answer",
     ):
         assert text in page.text
