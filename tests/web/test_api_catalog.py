@@ -100,7 +100,7 @@ def test_only_a_live_catalog_token_opens_the_catalog(site_app: App, site: TestCl
     seen: dict[tuple[str, str, str], int] = {}
     for method, path in ENDPOINTS:
         for who, headers in (
-            ("nobody", {}),
+            ("cookie only", {}),
             ("leads", bearer(leads)),
             ("revoked", bearer(revoked)),
             ("admin", bearer(admin)),
@@ -110,7 +110,7 @@ def test_only_a_live_catalog_token_opens_the_catalog(site_app: App, site: TestCl
     for method, path in ENDPOINTS:
         allowed = 200 if method == "GET" else 428  # a write without If-Match: the token passed
         expected |= {
-            (method, path, "nobody"): 401,
+            (method, path, "cookie only"): 401,
             (method, path, "leads"): 403,
             (method, path, "revoked"): 401,
             (method, path, "admin"): allowed,
@@ -205,6 +205,21 @@ def test_an_edit_is_what_the_bot_answers_at_once(
     again, new_header = read(site, admin_token)
     assert (again["intent"]["answer"], again["revision"]) == (NEW_ANSWER, 2)
     assert new_header == response.headers["etag"]
+
+
+def test_a_save_comes_back_with_what_intents_check_says_of_it(
+    site: TestClient, admin_token: str
+) -> None:
+    body, header = read(site, admin_token)
+    theirs, _ = read(site, admin_token, LINKED)
+    borrowed = theirs["intent"]["examples"]["en"][0]
+    changed = copy.deepcopy(body["intent"])
+    changed["examples"]["en"].append(borrowed)
+    response = put(site, admin_token, {"intent": changed}, if_match=header)
+    assert response.status_code == 200, response.text
+    warnings = response.json()["warnings"]
+    assert any(f"also an example of {LINKED}" in w for w in warnings)
+    assert all(w.startswith("faq/lingang_basics.yaml:") for w in warnings)  # inside the catalog
 
 
 def test_every_write_is_in_the_audit_log_and_the_history(
