@@ -238,6 +238,12 @@ class Settings(BaseSettings):
         alias="SLACK_SALES_CHANNEL",
         description="Channel id where new leads are posted; its members may use /leads and /lead.",
     )
+    slack_admin_channel: Annotated[str | None, _pattern(r"[CG][A-Z0-9]{2,}", "C0123ABCD")] = Field(
+        None,
+        alias="SLACK_ADMIN_CHANNEL",
+        description="Channel id for admins' notices (the weekly list of answers due for review); "
+        "default: the sales channel.",
+    )
     slack_sales_usergroup: Annotated[str | None, _pattern(r"S[A-Z0-9]{2,}", "S0123ABCD")] = Field(
         None,
         alias="SLACK_SALES_USERGROUP",
@@ -264,6 +270,8 @@ class Settings(BaseSettings):
             )
         if self.slack_sales_channel is not None and self.slack_bot_token is None:
             raise ValueError("SLACK_BOT_TOKEN: required with SLACK_SALES_CHANNEL")
+        if self.slack_admin_channel is not None and self.slack_bot_token is None:
+            raise ValueError("SLACK_BOT_TOKEN: required with SLACK_ADMIN_CHANNEL")
         return self
 
     @property

@@ -143,9 +143,9 @@ def slack_digest(
     runs: PeriodicRuns,
     slack: SlackService | None,
 ) -> ReviewDigest | None:
-    """The digest to the sales channel (there is no admin channel setting), when Slack and
-    that channel are configured; else None."""
-    channel = settings.slack_sales_channel
+    """The digest to the admin channel (`SLACK_ADMIN_CHANNEL`), else the sales channel, when
+    Slack and one of them are configured; else None."""
+    channel = settings.slack_admin_channel or settings.slack_sales_channel
     if slack is None or channel is None:
         return None
 

@@ -62,6 +62,8 @@ def read_source(path: Path) -> SourceFile:
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 1
         raise SourceError(path, line, f"YAML syntax: {exc.problem}") from exc
+    except ValueError as exc:  # well formed but impossible, e.g. the date 2027-02-30
+        raise SourceError(path, 1, f"impossible value: {exc}") from exc
     finally:
         loader.dispose()
     return SourceFile(path, data, lines)

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from bot.core import answers
 from bot.core.answers import Answer
@@ -33,6 +33,7 @@ from bot.core.ports import (
 )
 from bot.core.records import LeadSubmission, TranscriptEntry, UnansweredQuestion
 from bot.core.state import ConversationState
+from intents import review
 from intents.knowledge import Knowledge, KnowledgeBase
 from intents.text import guess_language
 
@@ -152,6 +153,11 @@ class Engine:
         self._observe(incoming.channel, _outcome(incoming, turn), started)
         return turn.replies
 
+    def _today(self) -> date:
+        """The day in Shanghai by the engine's clock: answers past their `valid_until` on it
+        carry the dated caveat."""
+        return review.today(self._clock())
+
     def _observe(self, channel: str, outcome: str, started: float) -> None:
         if self._observer is not None:
             self._observer.handled(channel, outcome, time.perf_counter() - started)
@@ -239,7 +245,9 @@ class Engine:
         if payload is not None:
             return self._press(knowledge, state, payload)
         chosen = state.language if state.language_chosen else None
-        answer = answers.answer(knowledge, text, chosen, state.language, state.last_question)
+        answer = answers.answer(
+            knowledge, text, chosen, state.language, state.last_question, today=self._today()
+        )
         if answer.match is not None:
             state = replace(
                 state.speaking(answer.language) if not chosen else state,
@@ -279,7 +287,9 @@ class Engine:
         question: Answer | None = None
         known = False
         if incoming.payload is None and incoming.text.strip():
-            question = answers.answer(knowledge, incoming.text, state.language, state.language)
+            question = answers.answer(
+                knowledge, incoming.text, state.language, state.language, today=self._today()
+            )
             intent_id = question.match.intent_id if question.match else None
             known = intent_id is not None and "lead" not in knowledge.catalog.intent(intent_id).tags
         step = lead_form.step(
@@ -357,7 +367,7 @@ class Engine:
         if kind == "form":  # a button of a form that has ended
             return _Turn(state, [Reply(catalog.lead_form.texts.stale.get(lang), kind="notice")])
         if kind == "intent" and value in catalog.intents:
-            reply = answers.intent_reply(catalog, value, lang)
+            reply = answers.intent_reply(catalog, value, lang, self._today())
             if "lead" in catalog.intent(value).tags:
                 started = self._start_form(knowledge, state, lang)
                 return replace(started, replies=[reply, *started.replies])
@@ -378,7 +388,7 @@ class Engine:
             state = replace(state, source=argument[:128])
         if name in ("start", "help"):
             intent_id = "welcome" if name == "start" else "help"
-            return _Turn(state, [answers.intent_reply(catalog, intent_id, lang)])
+            return _Turn(state, [answers.intent_reply(catalog, intent_id, lang, self._today())])
         if name == "lang":
             if argument.lower() in ("en", "zh"):
                 return self._press(knowledge, state, f"lang:{argument.lower()}")

@@ -192,6 +192,17 @@ def test_no_digest_without_a_slack_channel(app: App, slack: SlackService) -> Non
     assert slack_digest(app.settings, app.knowledge, app.storage.periodic, None) is None
 
 
+def test_the_admin_channel_gets_the_digest_when_it_is_set(
+    app: App, slack: SlackService, slack_api: FakeSlackApi
+) -> None:
+    admins = app.settings.model_copy(update={"slack_admin_channel": "CADMINS1"})
+    made = slack_digest(admins, app.knowledge, app.storage.periodic, slack)
+    assert made is not None
+    digest = ReviewDigest(made.knowledge, made.runs, made.post, lambda: MONDAY, "a")
+    assert asyncio.run(digest.run_once()) == "posted"
+    assert [post["channel"] for post in slack_api.sent()] == ["CADMINS1"]
+
+
 class FlakyRuns:
     """`PeriodicRuns` in memory whose database is down for the first call."""
 

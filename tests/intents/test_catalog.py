@@ -89,6 +89,17 @@ def test_yaml_syntax_error_names_the_line(catalog_dir: Path) -> None:
     assert "YAML syntax" in problem
 
 
+def test_an_impossible_date_is_a_problem_of_its_file_not_a_crash(catalog_dir: Path) -> None:
+    write_faq(
+        catalog_dir,
+        "parking.yaml",
+        GOOD_INTENT.replace("    answer:", "    reviewed: 2027-02-30\n    answer:"),
+    )
+    [problem] = problems(catalog_dir)
+    assert "parking.yaml:" in problem
+    assert "impossible value" in problem
+
+
 def test_duplicate_yaml_key_is_an_error_not_a_silent_overwrite(catalog_dir: Path) -> None:
     broken = GOOD_INTENT.replace("    answer:", "    answer: {en: a, zh: b}\n    answer:")
     write_faq(catalog_dir, "parking.yaml", broken)
