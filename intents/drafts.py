@@ -77,9 +77,18 @@ def etag(files: Files, intent_id: str) -> str:
     """A short fingerprint of one intent as the files hold it ("absent" when they do not): an
     edit made from it is refused once someone else has changed the intent."""
     located = faq_intents(files).get(intent_id)
-    if located is None:
-        return "absent"
-    return hashlib.sha256(render_intent(located.parsed).encode()).hexdigest()[:16]
+    return _fingerprint(located.parsed) if located is not None else "absent"
+
+
+def etags(files: Files) -> dict[str, str]:
+    """`etag` of every intent, in one pass."""
+    return {
+        intent_id: _fingerprint(found.parsed) for intent_id, found in faq_intents(files).items()
+    }
+
+
+def _fingerprint(data: Mapping[str, Any]) -> str:
+    return hashlib.sha256(render_intent(data).encode()).hexdigest()[:16]
 
 
 def write_intent(

@@ -6,7 +6,6 @@ and send back without spurious differences.
 """
 
 import contextlib
-import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,8 +15,7 @@ from typing import Any
 from bot.app import App
 from bot.core.staff import ApiToken
 from bot.web.api_catalog_schema import IntentSaved
-from intents.drafts import Located, faq_intents
-from intents.intent_yaml import render_intent
+from intents.drafts import Located, etags, faq_intents
 from intents.quality import check_intent
 from intents.snapshot import files_digest
 
@@ -36,17 +34,9 @@ class CatalogIndex:
     etags: dict[str, str] = field(default_factory=dict)
 
 
-def fingerprint(data: Mapping[str, Any]) -> str:
-    """An intent's etag: the fingerprint `intents.drafts.etag` gives it, for every intent in
-    one pass over the files."""
-    return hashlib.sha256(render_intent(data).encode()).hexdigest()[:16]
-
-
 def index_of(files: dict[str, str], revision: int | None) -> CatalogIndex:
     """The intents of `files` with their etags."""
-    found = faq_intents(files)
-    etags = {intent_id: fingerprint(located.data) for intent_id, located in found.items()}
-    return CatalogIndex(revision, files_digest(files), found, etags)
+    return CatalogIndex(revision, files_digest(files), faq_intents(files), etags(files))
 
 
 def as_files_hold(raw: Mapping[str, Any], intent_id: str) -> dict[str, Any]:
