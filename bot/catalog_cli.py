@@ -9,13 +9,16 @@ import, export gives the same bytes).
 from __future__ import annotations
 
 import getpass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from bot.app import App
 from bot.catalog_sync import CatalogRefused
 from bot.commandline import fail, running, settings_or_exit, storage_or_exit
+from bot.core.ports import CatalogRevision
 from bot.intents_cli import intents_cli
 
 __all__ = ["intents_cli"]
@@ -57,21 +60,12 @@ def import_command(folder: Folder, comment: Comment = "") -> None:
     """Make FOLDER's files the newest revision, served by every replica, once they load."""
     if not (folder / "catalog.yaml").is_file():
         fail(f"{folder} holds no catalog.yaml")
-    settings = settings_or_exit()
-    with running(settings) as app:
-        try:
-            made = app.editor.import_folder(folder, _actor(), comment)
-        except CatalogRefused as exc:
-            for problem in exc.problems:
-                typer.echo(problem)
-            fail(f"{len(exc.problems)} problem(s): not imported, the catalog is unchanged")
-        except SnapshotError as exc:
-            fail(str(exc))
-        if made is None:
-            typer.echo(f"unchanged: the catalog is already revision {app.catalog.version}")
-            return
-        changed = ", ".join(f"{c.kind} {c.subject}" for c in made.changes) or "nothing"
-        typer.echo(f"revision {made.number} ({changed})")
+    made = _revise(lambda app: app.editor.import_folder(folder, _actor(), comment), "not imported")
+    if made is None:
+        typer.echo("unchanged: these files are the catalog's newest revision already")
+        return
+    changed = ", ".join(f"{c.kind} {c.subject}" for c in made.changes) or "nothing"
+    typer.echo(f"revision {made.number} ({changed})")
 
 
 @intents_cli.command("history")
@@ -96,14 +90,26 @@ def rollback_command(
     comment: Comment = "",
 ) -> None:
     """A new revision with the files of REVISION (nothing is deleted from the history)."""
+    made = _revise(
+        lambda app: app.editor.rollback(revision, _actor(), comment),
+        f"revision {revision} does not load here: nothing changed",
+    )
+    if made is not None:
+        typer.echo(f"revision {made.number}: the files of revision {revision}")
+
+
+def _revise(
+    change: Callable[[App], CatalogRevision | None], refused: str
+) -> CatalogRevision | None:
+    """Run `change` on the wired app; its refusal printed (problems, then `refused`) with an
+    exit status of 1."""
     settings = settings_or_exit()
     with running(settings) as app:
         try:
-            made = app.editor.rollback(revision, _actor(), comment)
+            return change(app)
         except CatalogRefused as exc:
             for problem in exc.problems:
                 typer.echo(problem)
-            fail(f"revision {revision} does not load here: nothing changed")
-        except EditError as exc:
+            fail(f"{len(exc.problems)} problem(s): {refused}")
+        except (EditError, SnapshotError) as exc:
             fail(str(exc))
-        typer.echo(f"revision {made.number}: the files of revision {revision}")
