@@ -192,6 +192,47 @@ def test_files_reloaded_through_one_replica_are_served_by_the_other_within_its_p
     assert time.monotonic() - started < 5, "within a few poll intervals (1 s here)"
 
 
+def test_an_intent_saved_through_the_api_of_one_replica_is_served_by_the_other(
+    pair: Cluster,
+) -> None:
+    created = pair.command("tokens", "create", "automation", "--scope", "catalog:admin")
+    assert created.returncode == 0, created.stderr.decode()
+    secret = created.stdout.decode().strip().split("Bearer ", 1)[1].rstrip("'")
+    bearer = {"Authorization": f"Bearer {secret}"}
+    first, second = pair.replicas
+    with httpx.Client(base_url=first.url, timeout=30, headers=bearer) as api:
+        read = api.get("/api/intents/lingang_history")
+        assert read.status_code == 200, read.text
+        intent = read.json()["intent"]
+        intent["answer"]["en"] = "Saved through the API: " + intent["answer"]["en"]
+        saved = api.put(
+            "/api/intents/lingang_history",
+            json={"intent": intent, "comment": "from a script"},
+            headers={"If-Match": read.headers["etag"]},
+        )
+        assert saved.status_code == 200, saved.text
+        stale = api.put(
+            "/api/intents/lingang_history",
+            json={"intent": intent},
+            headers={"If-Match": read.headers["etag"]},
+        )
+        assert stale.status_code == 412, "the same etag twice: the second save is refused"
+
+    def served_by_second() -> bool:
+        texts = pair.telegram_say(1, message("when was Lingang set up?", 6001))
+        return any("Saved through the API: " in text for text in texts)
+
+    wait_until(served_by_second, 10, "the other replica to serve the saved answer")
+    with httpx.Client(base_url=second.url, timeout=30, headers=bearer) as api:
+        history = api.get("/api/catalog/revisions").json()
+    newest = history["revisions"][0]
+    assert (newest["actor"], newest["kind"], newest["comment"]) == (
+        "token:automation",
+        "edit",
+        "from a script",
+    )
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[App]:
     """A wired app on an empty database (no staff users yet), on each backend in turn."""
