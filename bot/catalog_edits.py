@@ -9,6 +9,7 @@ save is ever lost silently; edits of other intents made meanwhile are kept.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,7 +25,7 @@ from intents.drafts import DiffPart, diff, etag, faq_intents, retire_intent, wri
 from intents.editing import EditError, check_new_example, clean_example, insert_example
 from intents.knowledge import Knowledge
 from intents.quality import check_intent
-from intents.snapshot import files_digest, read_files
+from intents.snapshot import check_path, files_digest, read_files
 from intents.text import Lang
 
 Clock = Callable[[], datetime]
@@ -147,6 +148,32 @@ class CatalogEditor:
 
         return self._commit(change, actor, kind, comment)
 
+    def draft_file(self, path: str, text: str) -> Draft:
+        """The catalog with one of its other files (catalog.yaml's replies and settings, the
+        sales desk, the lead form, scope, lead requests) written as `text`, checked."""
+        files = self._sync.files()
+        updated = {**files, check_path(path): text}
+        parts = diff(files, updated)
+        try:
+            knowledge = self._sync.check(updated)
+        except CatalogRefused as exc:
+            return Draft(updated, None, exc.problems, [], parts)
+        return Draft(updated, knowledge, [], [], parts)
+
+    def save_file(
+        self, path: str, text: str, seen: str, actor: str, comment: str = ""
+    ) -> CatalogRevision:
+        """Write one catalog file as a new revision; `seen` is `file_etag` of the text the
+        admin opened (`EditConflict` when someone changed the file since)."""
+        check_path(path)
+
+        def change(files: dict[str, str]) -> dict[str, str]:
+            if file_etag(files.get(path)) != seen:
+                raise EditConflict(path, self._last_change(path))
+            return {**files, path: text}
+
+        return self._commit(change, actor, "edit", comment)
+
     def rollback(self, number: int, actor: str, comment: str = "") -> CatalogRevision:
         """A new revision with the files of revision `number`."""
         try:
@@ -224,8 +251,15 @@ class CatalogEditor:
                     raise
         raise AssertionError("unreachable")
 
-    def _last_change(self, intent_id: str) -> CatalogRevision | None:
+    def _last_change(self, subject: str) -> CatalogRevision | None:
         for revision in self._sync.revisions.history(50):
-            if revision.touches(intent_id):
+            if any(change.subject == subject for change in revision.changes):
                 return revision
         return None
+
+
+def file_etag(text: str | None) -> str:
+    """A short fingerprint of a catalog file's text ("absent" when there is none)."""
+    if text is None:
+        return "absent"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -17,7 +17,7 @@ from bot.catalog_sync import CatalogRefused
 from bot.core.messages import Language
 from bot.core.questions import QuestionGroup, group_questions
 from bot.core.staff import StaffSession
-from bot.web import catalog_pages
+from bot.web import catalog_files, catalog_pages
 from bot.web.console import language as _language
 from bot.web.console import refused, try_question
 from bot.web.context import Web
@@ -84,6 +84,7 @@ def routes(web: Web) -> APIRouter:
         return RedirectResponse("/admin/intents", status_code=303)
 
     catalog_pages.routes(web, router)  # before `/intents/{intent_id}` matches any path
+    catalog_files.routes(web, router)
     _intent_routes(web, router)
     _question_routes(web, router)
     _user_routes(web, router)
