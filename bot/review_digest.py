@@ -52,29 +52,35 @@ def week_due(moment: datetime) -> str | None:
 
 
 def _line(catalog: Catalog, state: ReviewState) -> str:
+    texts = catalog.sales.texts
     title = escape(catalog.intent(state.intent_id).title.en)
     name = f"`{state.intent_id}` ({title})"
     if state.status == "expired":
-        return f"• *expired*: {name}, valid until {state.valid_until}: answered with a caveat"
+        return texts.review_expired.format(name=name, valid_until=state.valid_until)
     if state.reviewed is None:
-        return f"• *overdue*: {name}, never reviewed"
+        return texts.review_never.format(name=name)
     if state.status == "overdue":
-        return f"• *overdue*: {name}, check was due {state.review_due}"
+        return texts.review_overdue.format(name=name, review_due=state.review_due)
     if state.ends:
-        return f"• due soon: {name}, valid until {state.valid_until}"
-    return f"• due soon: {name}, check due {state.review_due}"
+        return texts.review_ends_soon.format(name=name, valid_until=state.valid_until)
+    return texts.review_due_soon.format(name=name, review_due=state.review_due)
 
 
 def digest_message(catalog: Catalog, states: Sequence[ReviewState], on: date) -> SlackMessage:
-    """The post: how many of each, then the most urgent answers, one a line."""
+    """The post: how many of each, then the most urgent answers, one a line (the words are
+    in `sales.yaml`)."""
     tally = counts(states)
-    heading = (
-        f"*Answers to review* ({on}): {tally['expired']} expired, {tally['overdue']} overdue, "
-        f"{tally['due_soon']} due soon. All of them, with their files: {PAGE} in the console."
+    texts = catalog.sales.texts
+    heading = texts.review_heading.format(
+        on=on,
+        expired=tally["expired"],
+        overdue=tally["overdue"],
+        due_soon=tally["due_soon"],
+        page=PAGE,
     )
     lines = [_line(catalog, state) for state in states[:MAX_LISTED]]
     if len(states) > MAX_LISTED:
-        lines.append(f"… and {len(states) - MAX_LISTED} more.")
+        lines.append(texts.review_more.format(count=len(states) - MAX_LISTED))
     text = "\n".join([heading, "", *lines])
     blocks = tuple(
         {"type": "section", "text": {"type": "mrkdwn", "text": piece}}

@@ -25,6 +25,13 @@ PLACEHOLDERS: dict[str, set[str]] = {
     "refused": {"command"},
     "list_title": {"count"},
     "list_line": {"id", "status", "score", "name", "company", "created"},
+    "review_heading": {"on", "expired", "overdue", "due_soon", "page"},
+    "review_expired": {"name", "valid_until"},
+    "review_never": {"name"},
+    "review_overdue": {"name", "review_due"},
+    "review_ends_soon": {"name", "valid_until"},
+    "review_due_soon": {"name", "review_due"},
+    "review_more": {"count"},
 }
 
 
@@ -49,6 +56,14 @@ class DeskTexts(Model):
     list_line: Text
     transcript: Text
     history: Text
+    # The weekly list of answers to review (bot/review_digest.py), for the admins.
+    review_heading: Text
+    review_expired: Text
+    review_never: Text
+    review_overdue: Text
+    review_ends_soon: Text
+    review_due_soon: Text
+    review_more: Text
 
 
 class DeskButtons(Model):
