@@ -4,6 +4,7 @@ staff users who log in through the login form."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,23 @@ def site(site_app: App) -> Iterator[TestClient]:
     """The ASGI app (lifespan run) behind a client that talks to it as 127.0.0.1:8000."""
     with TestClient(create_app(site_app), base_url=BASE_URL, follow_redirects=False) as client:
         yield client
+
+
+@contextmanager
+def app_over(catalog: Path, data: Path) -> Iterator[App]:
+    """A wired app over the catalog folder `catalog`, its data in `data`, lexical matcher."""
+    wired = build_app(
+        Settings(
+            _env_file=None,
+            LINGANG_DATA_DIR=data,
+            LINGANG_MATCHER="lexical",
+            LINGANG_INTENTS_DIR=catalog,
+        )
+    )
+    try:
+        yield wired
+    finally:
+        wired.close()
 
 
 def add_staff(app: App, email: str, role: Role, password: str = PASSWORD) -> None:

@@ -4,20 +4,24 @@ questions turned into examples, users and the audit log; and who may do any of i
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-import intents
-from bot.app import App, build_app
-from bot.config import Settings
+from bot.app import App
 from bot.core.messages import Incoming
 from bot.web.app import create_app
 from bot.web.security import COOKIE, digest
-from tests.web.conftest import BASE_URL, add_staff, log_in, staff_client
+from tests.chat import copy_catalog
+from tests.web.conftest import (
+    BASE_URL,
+    add_staff,
+    app_over,
+    log_in,
+    staff_client,
+)
 
 UNKNOWN = "where can I buy bubble tea near the office"
 TARGET = "lingang_location"
@@ -43,21 +47,8 @@ ADMIN_CHANGES = [
 @pytest.fixture
 def editable_app(tmp_path: Path) -> Iterator[App]:
     """A wired app over a copy of the packaged catalog: these tests edit its files."""
-    copy = tmp_path / "catalog"
-    packaged = Path(intents.__file__).parent
-    shutil.copytree(packaged, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    wired = build_app(
-        Settings(
-            _env_file=None,
-            LINGANG_DATA_DIR=tmp_path / "data",
-            LINGANG_MATCHER="lexical",
-            LINGANG_INTENTS_DIR=copy,
-        )
-    )
-    try:
+    with app_over(copy_catalog(tmp_path), tmp_path / "data") as wired:
         yield wired
-    finally:
-        wired.close()
 
 
 @pytest.fixture

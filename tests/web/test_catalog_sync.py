@@ -6,7 +6,6 @@ at once: one wins, the other is told."""
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -17,32 +16,24 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-import intents
 from bot.app import App, build_app
 from bot.catalog_edits import CatalogEditor, EditConflict
 from bot.catalog_sync import CatalogRefused, CatalogSync
 from bot.config import Settings
-from bot.core.ports import RevisionMeta
+from bot.core.ports import CatalogRevision, RevisionMeta
 from bot.web.app import create_app
 from intents.drafts import etag, faq_intents
 from intents.knowledge import KnowledgeBase
 from intents.snapshot import read_files
 from storage.db import Database
 from storage.memory import MemoryCatalogRevisions
+from tests.chat import copy_catalog
 from tests.web.conftest import BASE_URL, staff_client
 from tests.web.test_chat import say, text_of
 
 QUESTION = "how big is lingang?"
 OLD = "119.5 km², covering"
 NEW = "119.5 km² (as edited by an admin), covering"
-
-
-def copy_of_catalog(folder: Path) -> Path:
-    """A copy of the packaged catalog: one replica's own intents folder."""
-    shutil.copytree(
-        Path(intents.__file__).parent, folder, ignore=shutil.ignore_patterns("__pycache__")
-    )
-    return folder
 
 
 def edit_answer(folder: Path) -> None:
@@ -71,7 +62,7 @@ def replica(database: Database, folder: Path, data: Path) -> App:
 def replicas(database: Database, tmp_path: Path) -> Iterator[list[App]]:
     """Two replicas over one database (each backend in turn), each with its own folders."""
     apps = [
-        replica(database, copy_of_catalog(tmp_path / f"intents-{name}"), tmp_path / name)
+        replica(database, copy_catalog(tmp_path / f"intents-{name}"), tmp_path / name)
         for name in ("a", "b")
     ]
     try:
@@ -117,7 +108,7 @@ def test_the_files_reloaded_on_one_replica_are_served_by_the_other_without_a_sha
 def test_an_edit_survives_a_rebuilt_replica_that_ships_the_old_files(
     database: Database, tmp_path: Path
 ) -> None:
-    folder = copy_of_catalog(tmp_path / "intents")
+    folder = copy_catalog(tmp_path)
     first = replica(database, folder, tmp_path / "a")
     try:
         files = first.catalog.files()
@@ -142,7 +133,7 @@ def test_an_edit_survives_a_rebuilt_replica_that_ships_the_old_files(
 def test_a_newest_revision_that_does_not_load_at_start_falls_back_to_the_shipped_files(
     database: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    folder = copy_of_catalog(tmp_path / "intents")
+    folder = copy_catalog(tmp_path)
     first = replica(database, folder, tmp_path / "a")
     try:
         files = first.catalog.files()
@@ -227,7 +218,7 @@ def test_two_saves_of_one_intent_at_the_same_moment_on_two_replicas_land_once(
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
-    return copy_of_catalog(tmp_path / "shipped")
+    return copy_catalog(tmp_path)
 
 
 @pytest.fixture
@@ -236,13 +227,20 @@ def sync(folder: Path, tmp_path: Path) -> CatalogSync:
     return CatalogSync(knowledge, MemoryCatalogRevisions(), tmp_path / "work")
 
 
+def started(sync: CatalogSync, folder: Path) -> CatalogRevision:
+    """`sync.start(folder)`, which must serve a revision."""
+    serving = sync.start(folder)
+    assert serving is not None
+    return serving
+
+
 def test_an_empty_database_is_seeded_from_the_shipped_files_once(
     sync: CatalogSync, folder: Path
 ) -> None:
-    serving = sync.start(folder)
+    serving = started(sync, folder)
     assert (serving.number, serving.kind, serving.parent) == (1, "seed", 0)
     assert sync.revisions.files(1) == read_files(folder)
-    assert sync.start(folder).number == 1, "the same files: no new revision"
+    assert started(sync, folder).number == 1, "the same files: no new revision"
     created = {c.subject for c in serving.changes if c.kind == "created"}
     assert "lingang_area" in created
 
@@ -252,7 +250,7 @@ def test_new_shipped_files_are_taken_until_an_admin_changes_the_catalog(
 ) -> None:
     sync.start(folder)
     edit_answer(folder)  # an upgrade ships new content, nobody edited yet
-    upgraded = sync.start(folder)
+    upgraded = started(sync, folder)
     assert (upgraded.number, upgraded.kind) == (2, "seed")
     assert NEW in sync.files()["faq/lingang_basics.yaml"]
 
@@ -264,7 +262,7 @@ def test_new_shipped_files_are_taken_until_an_admin_changes_the_catalog(
     path = folder / "faq" / "lingang_basics.yaml"
     path.write_text(path.read_text().replace(NEW, OLD))
     with caplog.at_level(logging.INFO, logger="bot.catalog_sync"):
-        assert sync.start(folder).number == 3, "an admin's catalog is never overwritten"
+        assert started(sync, folder).number == 3, "an admin's catalog is never overwritten"
     assert any("intents import" in r.getMessage() for r in caplog.records)
 
 

@@ -4,7 +4,6 @@ the dated caveat on the web chat's answer."""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -12,15 +11,14 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-import intents
-from bot.app import App, build_app
-from bot.config import Settings
+from bot.app import App
 from bot.core import answers
 from bot.core.messages import Incoming
 from bot.web.app import create_app
 from intents.review import counts, review_states
+from tests.chat import copy_catalog
 from tests.dated import id_line, set_dates
-from tests.web.conftest import BASE_URL, staff_client
+from tests.web.conftest import BASE_URL, app_over, staff_client
 
 BASICS = "faq/lingang_basics.yaml"
 
@@ -28,27 +26,14 @@ BASICS = "faq/lingang_basics.yaml"
 @pytest.fixture
 def dated_app(tmp_path: Path) -> Iterator[App]:
     """A wired app over a copy of the catalog where a few answers have review dates."""
-    copy = tmp_path / "catalog"
-    shutil.copytree(
-        Path(intents.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__")
-    )
+    copy = copy_catalog(tmp_path)
     basics = copy / BASICS
     set_dates(basics, "lingang_name", reviewed="2026-06-01", valid_until="2026-12-01")
     set_dates(basics, "lingang_legal_basis", reviewed="2026-01-10", review_every="90")
     set_dates(basics, "lingang_location")
     set_dates(basics, "lingang_area", reviewed="2026-11-26", review_every="20")
-    wired = build_app(
-        Settings(
-            _env_file=None,
-            LINGANG_DATA_DIR=tmp_path / "data",
-            LINGANG_MATCHER="lexical",
-            LINGANG_INTENTS_DIR=copy,
-        )
-    )
-    try:
+    with app_over(copy, tmp_path / "data") as wired:
         yield wired
-    finally:
-        wired.close()
 
 
 @pytest.fixture
