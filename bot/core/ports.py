@@ -12,14 +12,20 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.core.records import (
+    CloseReason,
     ConsentRecord,
+    ConversationEvent,
+    Handoff,
     Lead,
     LeadEvent,
     LeadFilter,
     LeadStatus,
     LeadSubmission,
+    NewHandoff,
     OutboxItem,
     OutgoingMessage,
+    RelayDraft,
+    RelayItem,
     Submitted,
     TranscriptEntry,
     UnansweredQuestion,
@@ -319,4 +325,104 @@ class PlatformErrors(Protocol):
     def count(self, platform: str, reason: str) -> None:
         """One call to `platform` failed: `rate_limited`, `server_error`, `network` or
         `refused`."""
+        ...
+
+
+class EventLog(Protocol):
+    """What happened in conversations (turns, feedback, handoff steps, leads): every funnel
+    number is counted from it, per conversation, so no step can exceed the one before."""
+
+    def add(self, events: Sequence[ConversationEvent]) -> None:
+        """Append `events` in one unit of work."""
+        ...
+
+    def answer(self, answer_key: str) -> ConversationEvent | None:
+        """The answer event that offered 👍/👎 under `answer_key`, or None."""
+        ...
+
+
+class Handoffs(Protocol):
+    """Conversations handed to people, and the outbox of what is relayed between the prospect
+    and the Slack thread. A change of a handoff and the relay items it causes (`relays`) are
+    written in one unit of work, or neither is."""
+
+    def current(self, channel: str, conversation_id: str) -> Handoff | None:
+        """The conversation's open (waiting or held) handoff, or None: the engine asks this
+        before every reply."""
+        ...
+
+    def get(self, handoff_id: int) -> Handoff | None:
+        """One handoff, or None."""
+        ...
+
+    def by_thread(self, thread_channel: str, thread_ts: str) -> Handoff | None:
+        """The handoff whose Slack thread this is (open or closed), or None."""
+        ...
+
+    def latest(self, channel: str, conversation_id: str) -> Handoff | None:
+        """The conversation's newest handoff, open or closed, or None."""
+        ...
+
+    def request(self, handoff: NewHandoff, relays: Sequence[RelayDraft]) -> tuple[Handoff, bool]:
+        """Open a handoff and queue `relays` (the thread's first post, ...); when the
+        conversation already has an open one, return it and False and queue nothing. A
+        `handoff.closed_reason` (after hours) stores it closed at once."""
+        ...
+
+    def threaded(self, handoff_id: int, thread_channel: str, thread_ts: str) -> None:
+        """Record where the thread's first post went."""
+        ...
+
+    def claim(
+        self,
+        handoff_id: int,
+        rep_id: str,
+        rep_name: str,
+        at: datetime,
+        relays: Sequence[RelayDraft],
+    ) -> Handoff | None:
+        """`rep_id` takes a waiting handoff and `relays` are queued; None (nothing queued) when
+        it is not waiting any more (someone else took it first, or it closed)."""
+        ...
+
+    def relay(self, handoff_id: int, relays: Sequence[RelayDraft], at: datetime) -> list[RelayItem]:
+        """Queue messages of a handoff. A consultant's text (`to_prospect`, kind `text`) also
+        counts as their activity (`first_reply_at` once, `last_rep_at` each time)."""
+        ...
+
+    def close(
+        self, handoff_id: int, reason: CloseReason, at: datetime, relays: Sequence[RelayDraft]
+    ) -> Handoff | None:
+        """Close an open handoff (the bot takes the conversation back) and queue `relays`; None
+        (nothing queued) when it was closed already."""
+        ...
+
+    def unclaimed_since(self, before: datetime) -> list[Handoff]:
+        """Waiting handoffs requested before `before`."""
+        ...
+
+    def silent_since(self, before: datetime) -> list[Handoff]:
+        """Held handoffs whose consultant last spoke (or claimed it) before `before`."""
+        ...
+
+    def due(self, now: datetime, limit: int = 20, lease: timedelta = LEASE) -> list[RelayItem]:
+        """Take relay items due now for `lease`, oldest first, only the first undelivered
+        item of each handoff and direction (so order is kept); no other claim gets them."""
+        ...
+
+    def relayed(self, item_id: int, at: datetime, posted_ts: str | None = None) -> None:
+        """An item went out (`posted_ts`: our Slack post's ts, kept so it can be deleted)."""
+        ...
+
+    def relay_failed(self, item_id: int, error: str, retry_at: datetime | None) -> None:
+        """An attempt failed; `retry_at` None: it never can (the prospect blocked the bot) and
+        the item is settled as failed."""
+        ...
+
+    def posts(self, handoff_id: int) -> list[str]:
+        """The ts of every post we made in the handoff's thread, oldest first."""
+        ...
+
+    def of_person(self, channel: str, user_id: str) -> list[Handoff]:
+        """Every handoff of one person (for /mydata and /forget)."""
         ...

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Literal
 
 Direction = Literal["in", "out"]
+MissReason = Literal["fallback", "thumbs_down", "clarify", "handoff"]
 LeadStatus = Literal["new", "contacted", "qualified", "won", "lost"]
 LEAD_STATUSES: tuple[LeadStatus, ...] = ("new", "contacted", "qualified", "won", "lost")
 OPEN_STATUSES: tuple[LeadStatus, ...] = ("new", "contacted", "qualified")
@@ -50,6 +51,12 @@ class UnansweredQuestion:
     at: datetime
     best_intent: str | None = None
     best_score: float | None = None
+    # Why it is a miss: `fallback` (no answer), `thumbs_down` (the answer to it got a 👎;
+    # `best_intent` is that answer's intent), `clarify` (the bot had to ask "did you mean", and
+    # `best_intent` is what the person chose), `handoff` (it led the person to ask for a human;
+    # `detail` gets the consultant's first reply).
+    reason: MissReason = "fallback"
+    detail: str | None = None  # the 👎's comment, or the consultant's reply
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,4 +183,139 @@ class OutboxItem:
     kind: Literal["lead_created", "lead_updated"]
     lead_id: int
     created_at: datetime
+    attempts: int = 0
+
+
+# -- the event log, feedback and handoffs (issue 15) -------------------------------------------
+
+EventKind = Literal[
+    "turn",  # a message handled: `outcome` is the engine's (match, clarify, fallback, form, ...)
+    "feedback",  # 👍/👎 on an answer: `outcome` up|down, `answer_key` the answer's
+    "handoff",  # a handoff's step: `outcome` requested|claimed|human_reply|closed|unclaimed|...
+    "lead",  # a lead form confirmed: `outcome` created|updated
+]
+MAX_EVENT_TEXT = 300  # characters of a question or comment an event keeps
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationEvent:
+    """One thing that happened in a conversation: the one log behind every funnel number.
+
+    An answer that offered 👍/👎 carries `answer_key` (its buttons' payloads name it) and the
+    question it answered in `text`; a feedback event names the same key, and the comment, if
+    any, in `text`.
+    """
+
+    channel: str
+    conversation_id: str
+    user_id: str
+    kind: EventKind
+    at: datetime
+    outcome: str | None = None
+    language: str | None = None
+    intent_id: str | None = None
+    score: float | None = None
+    catalog: str | None = None  # the catalog's fingerprint when the answer was given
+    answer_key: str | None = None
+    text: str | None = None
+    id: int | None = None
+
+
+HandoffStatus = Literal["waiting", "held", "closed"]
+HANDOFF_OPEN: tuple[HandoffStatus, ...] = ("waiting", "held")
+CloseReason = Literal[
+    "rep",  # the consultant closed it (button or word in the thread)
+    "prospect",  # the prospect ended it
+    "rep_silent",  # the consultant said nothing for too long: back to the bot
+    "unclaimed",  # nobody took it in time
+    "after_hours",  # asked outside office hours: the thread says so, the bot stays on
+    "erased",  # the prospect erased their data
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Handoff:
+    """A conversation handed to a person on the sales team, from the request to its close.
+
+    While it is `waiting` (for someone to take it) or `held` (by `rep_name`), the bot says
+    nothing in the conversation: the prospect's messages go to the Slack thread, the
+    consultant's replies come back.
+    """
+
+    id: int
+    channel: str
+    conversation_id: str
+    user_id: str
+    language: str
+    status: HandoffStatus
+    requested_at: datetime
+    question: str | None = None  # what the prospect asked before asking for a person
+    display_name: str | None = None  # the prospect's name as the platform gave it
+    claimed_by: str | None = None  # the consultant's Slack user id
+    rep_name: str | None = None  # the consultant's display name, shown to the prospect
+    claimed_at: datetime | None = None
+    first_reply_at: datetime | None = None
+    last_rep_at: datetime | None = None
+    closed_at: datetime | None = None
+    close_reason: CloseReason | None = None
+    thread_channel: str | None = None  # the Slack channel and ts of the thread's first post
+    thread_ts: str | None = None
+    lead_id: int | None = None
+
+    @property
+    def open(self) -> bool:
+        """Whether a person (not the bot) has the conversation."""
+        return self.status in HANDOFF_OPEN
+
+
+@dataclass(frozen=True, slots=True)
+class NewHandoff:
+    """A request for a person, as the engine makes it."""
+
+    channel: str
+    conversation_id: str
+    user_id: str
+    language: str
+    requested_at: datetime
+    question: str | None = None
+    display_name: str | None = None
+    lead_id: int | None = None
+    closed_reason: CloseReason | None = None  # after hours: recorded, and closed at once
+
+
+RelayDirection = Literal["to_thread", "to_prospect"]
+RelayKind = Literal[
+    "open",  # the thread's first post: summary, lead fields, conversation so far (built when sent)
+    "text",  # a message said by the prospect (to the thread) or the consultant (to the prospect)
+    "notice",  # something the bot says about the handoff: `notice` names the text, `params` fill it
+    "delete",  # remove our post `target_ts` from the thread (the prospect erased their data)
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RelayDraft:
+    """A message to queue for a handoff (see `RelayItem`)."""
+
+    direction: RelayDirection
+    kind: RelayKind
+    text: str | None = None
+    notice: str | None = None
+    params: Mapping[str, str] = field(default_factory=dict)
+    target_ts: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RelayItem:
+    """One message of a handoff waiting in the outbox: delivered once, in order per handoff
+    and direction, whatever replica sends it."""
+
+    id: int
+    handoff_id: int
+    direction: RelayDirection
+    kind: RelayKind
+    created_at: datetime
+    text: str | None = None
+    notice: str | None = None
+    params: Mapping[str, str] = field(default_factory=dict)
+    target_ts: str | None = None
     attempts: int = 0
