@@ -19,6 +19,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -126,6 +127,10 @@ class UnansweredQuestionRow(Base):
     handled_at: Mapped[datetime | None]
     handled_by: Mapped[str | None] = mapped_column(String(320))
     handled_intent: Mapped[str | None] = mapped_column(String(64))
+    # Why it is a miss (`bot.core.records.MissReason`); rows from before issue 15 were all
+    # fallbacks. `detail`: the 👎's comment, or the consultant's first reply.
+    reason: Mapped[str] = mapped_column(String(16), default="fallback", server_default="fallback")
+    detail: Mapped[str | None] = mapped_column(Text)
 
 
 class ConsentRecordRow(Base):
@@ -179,6 +184,9 @@ class LeadRow(Base):
     answers: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     created_at: Mapped[datetime] = mapped_column(index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+    # Where the lead's Slack card was posted, so that erasing the lead can delete it.
+    card_channel: Mapped[str | None] = mapped_column(String(32))
+    card_ts: Mapped[str | None] = mapped_column(String(32))
 
 
 class LeadEventRow(Base):
@@ -385,3 +393,111 @@ class PeriodicRunRow(Base):
     period: Mapped[str] = mapped_column(String(32), primary_key=True)
     ran_by: Mapped[str] = mapped_column(String(320))
     ran_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class ConversationEventRow(Base):
+    """One thing that happened in a conversation (`bot.core.records.ConversationEvent`): the
+    log every funnel number is counted from. A feedback event shares `answer_key` with the
+    answer it rates."""
+
+    __tablename__ = "conversation_events"
+    __table_args__ = (
+        CheckConstraint("kind IN ('turn', 'feedback', 'handoff', 'lead')", name="kind"),
+        Index("ix_conversation_events_kind_at", "kind", "at"),
+        Index("ix_conversation_events_conversation", "channel", "conversation_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    conversation_id: Mapped[str] = mapped_column(String(128))
+    user_id: Mapped[str] = mapped_column(String(128), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    language: Mapped[str | None] = mapped_column(String(8))
+    intent_id: Mapped[str | None] = mapped_column(String(64))
+    score: Mapped[float | None]
+    catalog: Mapped[str | None] = mapped_column(String(64))
+    answer_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    text: Mapped[str | None] = mapped_column(Text)
+
+
+HANDOFF_OPEN_SQL = "status IN ('waiting', 'held')"
+
+
+class HandoffRow(Base):
+    """A conversation handed to a person on the sales team (`bot.core.records.Handoff`).
+
+    The partial unique index lets a conversation have one open (waiting or held) handoff at
+    most, whatever replicas ask at once.
+    """
+
+    __tablename__ = "handoffs"
+    __table_args__ = (
+        CheckConstraint("status IN ('waiting', 'held', 'closed')", name="status"),
+        Index(
+            "ix_handoffs_open",
+            "channel",
+            "conversation_id",
+            unique=True,
+            sqlite_where=sql_text(HANDOFF_OPEN_SQL),
+            postgresql_where=sql_text(HANDOFF_OPEN_SQL),
+        ),
+        Index("ix_handoffs_conversation", "channel", "conversation_id", "id"),
+        Index("ix_handoffs_person", "channel", "user_id"),
+        Index("ix_handoffs_thread", "thread_channel", "thread_ts"),
+        Index("ix_handoffs_status", "status", "requested_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    conversation_id: Mapped[str] = mapped_column(String(128))
+    user_id: Mapped[str] = mapped_column(String(128))
+    language: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16))
+    requested_at: Mapped[datetime]
+    question: Mapped[str | None] = mapped_column(Text)
+    display_name: Mapped[str | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    rep_name: Mapped[str | None]
+    claimed_at: Mapped[datetime | None]
+    first_reply_at: Mapped[datetime | None]
+    last_rep_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    close_reason: Mapped[str | None] = mapped_column(String(16))
+    thread_channel: Mapped[str | None] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    # An erased lead leaves the (redacted) handoff behind.
+    lead_id: Mapped[int | None] = mapped_column(
+        ForeignKey("leads.id", ondelete="SET NULL"), index=True
+    )
+
+
+class RelayItemRow(Base):
+    """A message of a handoff waiting to be relayed (`bot.core.records.RelayItem`), written in
+    the transaction that changed the handoff. Settled once `sent_at` or `failed_at` is set;
+    `posted_ts` is our Slack post's ts, kept so that it can be deleted."""
+
+    __tablename__ = "relay_items"
+    __table_args__ = (
+        CheckConstraint("direction IN ('to_thread', 'to_prospect')", name="direction"),
+        CheckConstraint("kind IN ('open', 'text', 'notice', 'delete')", name="kind"),
+        Index("ix_relay_items_due", "sent_at", "failed_at", "next_attempt_at"),
+        Index("ix_relay_items_queue", "handoff_id", "direction", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    text: Mapped[str | None] = mapped_column(Text)
+    notice: Mapped[str | None] = mapped_column(String(64))
+    params: Mapped[dict[str, str]] = mapped_column(Json, default=dict)
+    target_ts: Mapped[str | None] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    failed_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    posted_ts: Mapped[str | None] = mapped_column(String(32))
