@@ -18,20 +18,21 @@ from pydantic import BaseModel, Field, StringConstraints, ValidationError, field
 
 from intents.content import Localized, Model, Phrases, Text
 from intents.forms import LeadFormSpec
+from intents.handoff import FeedbackSettings, HandoffSettings
 from intents.sales import SalesDeskSpec
 from intents.sourcefile import SourceError, SourceFile, read_source
 
 PACKAGED_DIR = Path(__file__).resolve().parent
 # Ids stay short so that every button payload fits a Telegram callback (64 bytes).
 INTENT_ID = r"^[a-z][a-z0-9_]{1,39}$"
-PAYLOAD = re.compile(r"^(intent:[a-z][a-z0-9_]{1,39}|lang:(en|zh)|form:lead)$")
+PAYLOAD = re.compile(r"^(intent:[a-z][a-z0-9_]{1,39}|lang:(en|zh)|form:lead|handoff:request)$")
 
 M = TypeVar("M", bound=BaseModel)
 
 
 class ButtonSpec(Model):
-    """A follow-up choice: another intent (`intent:ID`), a language (`lang:en|zh`) or the
-    lead form (`form:lead`)."""
+    """A follow-up choice: another intent (`intent:ID`), a language (`lang:en|zh`), the
+    lead form (`form:lead`) or a person from the team now (`handoff:request`)."""
 
     title: Localized
     payload: Annotated[str, StringConstraints(pattern=PAYLOAD.pattern)]
@@ -172,6 +173,8 @@ class CatalogSettings(Model):
     privacy_buttons: PrivacyButtons
     commands: tuple[CommandSpec, ...] = ()
     slack: SlackTexts
+    handoff: HandoffSettings
+    feedback: FeedbackSettings
 
 
 class CatalogError(Exception):
