@@ -13,6 +13,7 @@ from sqlalchemy import (
     Double,
     ForeignKey,
     Index,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -501,3 +502,29 @@ class RelayItemRow(Base):
     failed_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     posted_ts: Mapped[str | None] = mapped_column(String(32))
+
+
+class QuestionGroupRow(Base):
+    """A group of misses alike in meaning (`bot.core.questions`): the vector of the question
+    that started it (half precision), under one way of embedding (`model`)."""
+
+    __tablename__ = "question_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model: Mapped[str] = mapped_column(String(64), index=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+
+
+class QuestionGroupingRow(Base):
+    """The group an open miss joined when it was first grouped, per way of embedding; dropped
+    with the miss, and once the miss is handled."""
+
+    __tablename__ = "question_groupings"
+    __table_args__ = (Index("ix_question_groupings_group", "group_id", "question_id"),)
+
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("unanswered_questions.id", ondelete="CASCADE"), primary_key=True
+    )
+    model: Mapped[str] = mapped_column(String(64), primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("question_groups.id", ondelete="CASCADE"))
