@@ -25,7 +25,9 @@ from intents.semantic import EmbeddingCache, Encoder, SemanticUnavailable
 from storage.catalogs import SqlCatalogRevisions, SqlPeriodicRuns
 from storage.dashboard import SqlDashboard
 from storage.db import Database
+from storage.events import SqlEventLog
 from storage.feed import SqlLeadFeed
+from storage.handoffs import SqlHandoffs
 from storage.leads import SqlLeadRepository, SqlOutbox
 from storage.outgoing import SqlOutgoingQueue
 from storage.privacy import SqlPrivacyRegistry
@@ -62,6 +64,8 @@ class Storage:
     catalogs: SqlCatalogRevisions
     periodic: SqlPeriodicRuns
     telegram_budget: SqlRateBudget
+    events: SqlEventLog
+    handoffs: SqlHandoffs
 
     def close(self) -> None:
         """Release the database connections."""
@@ -168,6 +172,8 @@ def open_storage(settings: Settings) -> Storage:
         SqlCatalogRevisions(database),
         SqlPeriodicRuns(database),
         SqlRateBudget(database, "telegram"),
+        SqlEventLog(database),
+        SqlHandoffs(database),
     )
 
 

@@ -282,6 +282,24 @@ class SqlLeadRepository:
             session.flush()
             return lead_of(row)
 
+    def set_card(self, lead_id: int, channel: str, ts: str) -> None:
+        """Record where the lead's Slack card was posted (so erasing the lead deletes it)."""
+        with self._db.transaction() as session:
+            session.execute(
+                update(LeadRow)
+                .where(LeadRow.id == lead_id)
+                .values(card_channel=channel, card_ts=ts)
+            )
+
+    def card(self, lead_id: int) -> tuple[str, str] | None:
+        """The Slack channel and ts of the lead's card, or None (not posted, or no lead)."""
+        query = select(LeadRow.card_channel, LeadRow.card_ts).where(LeadRow.id == lead_id)
+        with self._db.transaction() as session:
+            found = session.execute(query).first()
+        if found is None or found.card_channel is None or found.card_ts is None:
+            return None
+        return found.card_channel, found.card_ts
+
     def purge(self, before: datetime) -> dict[str, int]:
         """Delete leads (with their history and notifications) and transcripts older than
         `before`, and consent records that no remaining lead needs."""

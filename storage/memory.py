@@ -20,15 +20,22 @@ from bot.core.ports import (
     StaleState,
 )
 from bot.core.records import (
+    MAX_EVENT_TEXT,
     OPEN_STATUSES,
+    CloseReason,
     ConsentRecord,
+    ConversationEvent,
+    Handoff,
     Lead,
     LeadEvent,
     LeadFilter,
     LeadStatus,
     LeadSubmission,
+    NewHandoff,
     OutboxItem,
     OutgoingMessage,
+    RelayDraft,
+    RelayItem,
     Submitted,
     TranscriptEntry,
     UnansweredQuestion,
@@ -37,6 +44,7 @@ from bot.core.records import (
 )
 from bot.core.state import ConversationState
 from intents.snapshot import files_digest
+from storage.exports import event_export, handoff_export
 
 
 class MemoryConversationStore:
@@ -137,9 +145,14 @@ class MemoryQuestionLog:
         self._questions: list[UnansweredQuestion] = []
 
     def record(self, question: UnansweredQuestion) -> None:
-        """Keep one question."""
+        """Keep one question (its text and detail cut to `MAX_EVENT_TEXT`)."""
+        clipped = replace(
+            question,
+            text=question.text[:MAX_EVENT_TEXT],
+            detail=question.detail[:MAX_EVENT_TEXT] if question.detail is not None else None,
+        )
         with self._lock:
-            self._questions.append(question)
+            self._questions.append(clipped)
 
     def recent(self, limit: int = 100) -> list[UnansweredQuestion]:
         """The newest questions first."""
@@ -172,6 +185,7 @@ class MemoryLeadRepository:
         self.leads: dict[int, Lead] = {}
         self.events: list[tuple[str | None, LeadEvent]] = []
         self.outgoing: list[_Outgoing] = []
+        self.cards: dict[int, tuple[str, str]] = {}  # lead id -> Slack channel and ts
 
     def submit(self, submission: LeadSubmission) -> Submitted:
         """Store a confirmed form once: consent, lead (new or updated), history, outbox."""
@@ -306,12 +320,24 @@ class MemoryLeadRepository:
             self.events.append((None, LeadEvent(lead_id, now, "claimed", actor)))
             return lead
 
+    def set_card(self, lead_id: int, channel: str, ts: str) -> None:
+        """Record where the lead's Slack card was posted."""
+        with self.lock:
+            if lead_id in self.leads:
+                self.cards[lead_id] = (channel, ts)
+
+    def card(self, lead_id: int) -> tuple[str, str] | None:
+        """The Slack channel and ts of the lead's card, or None."""
+        with self.lock:
+            return self.cards.get(lead_id) if lead_id in self.leads else None
+
     def purge(self, before: datetime) -> dict[str, int]:
         """Delete leads older than `before` (transcripts live in `MemoryTranscriptLog`)."""
         with self.lock:
             old = {i for i, lead in self.leads.items() if lead.created_at < before}
             for lead_id in old:
                 del self.leads[lead_id]
+                self.cards.pop(lead_id, None)
             self.events = [(k, e) for k, e in self.events if e.lead_id not in old]
             self.outgoing = [o for o in self.outgoing if o.item.lead_id not in old]
             needed = {lead.consent_id for lead in self.leads.values()}
@@ -334,6 +360,7 @@ class MemoryLeadRepository:
             self.outgoing = [o for o in self.outgoing if o.item.lead_id not in mine]
             for lead_id in mine:
                 del self.leads[lead_id]
+                self.cards.pop(lead_id, None)
             consents = [
                 i for i, c in self.consents.items() if (c.channel, c.user_id) == (channel, user_id)
             ]
@@ -535,12 +562,17 @@ class MemoryPrivacyRegistry:
         questions: MemoryQuestionLog,
         leads: MemoryLeadRepository,
         outgoing: MemoryOutgoingQueue | None = None,
+        *,
+        events: MemoryEventLog | None = None,
+        handoffs: MemoryHandoffs | None = None,
     ) -> None:
         self._conversations = conversations
         self._transcripts = transcripts
         self._questions = questions
         self._leads = leads
         self._outgoing = outgoing or MemoryOutgoingQueue()
+        self._events = events or MemoryEventLog()
+        self._handoffs = handoffs or MemoryHandoffs()
         self.erasures: list[tuple[str, datetime, dict[str, int]]] = []
 
     def export(self, channel: str, user_id: str) -> dict[str, list[dict[str, object]]]:
@@ -564,6 +596,8 @@ class MemoryPrivacyRegistry:
             "lead_events": _dicts(events),
             "outbox": _dicts(items),
             "outgoing_messages": _dicts(m for m, _, _ in self._outgoing.kept if mine(m)),
+            "conversation_events": [event_export(e) for e in self._events.all() if mine(e)],
+            "handoffs": self._handoffs.export(channel, user_id),
         }
 
     def erase(self, channel: str, user_id: str, at: datetime) -> dict[str, int]:
@@ -573,6 +607,8 @@ class MemoryPrivacyRegistry:
         counts["transcript_messages"] = self._transcripts.erase(channel, user_id)
         counts["unanswered_questions"] = self._questions.erase(channel, user_id)
         counts["outgoing_messages"] = self._outgoing.erase(channel, user_id)
+        counts["conversation_events"] = self._events.erase(channel, user_id)
+        counts["handoffs"] = self._handoffs.redact(channel, user_id)
         self.erasures.append((pseudonym(channel, user_id), at, counts))
         return counts
 
@@ -590,3 +626,323 @@ def _plain(value: object) -> object:
 
 def _dicts(records: Iterable[Any]) -> list[dict[str, object]]:
     return [{k: _plain(v) for k, v in asdict(record).items()} for record in records]
+
+
+class MemoryEventLog:
+    """`EventLog` in a list."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._events: list[ConversationEvent] = []
+
+    def add(self, events: Sequence[ConversationEvent]) -> None:
+        """Append `events` (texts cut to `MAX_EVENT_TEXT`), numbered in order."""
+        with self._lock:
+            for event in events:
+                text = event.text[:MAX_EVENT_TEXT] if event.text is not None else None
+                self._events.append(replace(event, text=text, id=len(self._events) + 1))
+
+    def answer(self, answer_key: str) -> ConversationEvent | None:
+        """The answer (a `turn` event) that offered 👍/👎 under `answer_key`, or None."""
+        with self._lock:
+            return next(
+                (e for e in self._events if e.answer_key == answer_key and e.kind == "turn"),
+                None,
+            )
+
+    def all(self) -> list[ConversationEvent]:
+        """Every event, oldest first."""
+        with self._lock:
+            return list(self._events)
+
+    def erase(self, channel: str, user_id: str) -> int:
+        """Forget one person's events; how many."""
+        with self._lock:
+            kept = [e for e in self._events if (e.channel, e.user_id) != (channel, user_id)]
+            erased, self._events = len(self._events) - len(kept), kept
+            return erased
+
+
+@dataclass
+class _Relay:
+    item: RelayItem
+    due: datetime
+    sent_at: datetime | None = None
+    failed_at: datetime | None = None
+    posted_ts: str | None = None
+    error: str | None = None
+
+    @property
+    def settled(self) -> bool:
+        return self.sent_at is not None or self.failed_at is not None
+
+
+class MemoryHandoffs:
+    """`Handoffs` in a dict and a list, with the same rules as `SqlHandoffs`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._handoffs: dict[int, Handoff] = {}
+        self._relays: list[_Relay] = []
+
+    def _queue(
+        self, handoff_id: int, relays: Sequence[RelayDraft], at: datetime
+    ) -> list[RelayItem]:
+        items = []
+        for draft in relays:
+            item = RelayItem(
+                id=len(self._relays) + 1,
+                handoff_id=handoff_id,
+                direction=draft.direction,
+                kind=draft.kind,
+                created_at=at,
+                text=draft.text,
+                notice=draft.notice,
+                params=dict(draft.params),
+                target_ts=draft.target_ts,
+            )
+            self._relays.append(_Relay(item, at))
+            items.append(item)
+        return items
+
+    def _open(self, channel: str, conversation_id: str) -> Handoff | None:
+        return next(
+            (
+                h
+                for h in self._handoffs.values()
+                if (h.channel, h.conversation_id) == (channel, conversation_id) and h.open
+            ),
+            None,
+        )
+
+    def current(self, channel: str, conversation_id: str) -> Handoff | None:
+        """The conversation's open (waiting or held) handoff, or None."""
+        with self._lock:
+            return self._open(channel, conversation_id)
+
+    def get(self, handoff_id: int) -> Handoff | None:
+        """One handoff, or None."""
+        with self._lock:
+            return self._handoffs.get(handoff_id)
+
+    def by_thread(self, thread_channel: str, thread_ts: str) -> Handoff | None:
+        """The handoff whose Slack thread this is (open or closed), or None."""
+        with self._lock:
+            found = [
+                h
+                for h in self._handoffs.values()
+                if (h.thread_channel, h.thread_ts) == (thread_channel, thread_ts)
+            ]
+            return max(found, key=lambda h: h.id, default=None)
+
+    def latest(self, channel: str, conversation_id: str) -> Handoff | None:
+        """The conversation's newest handoff, open or closed, or None."""
+        with self._lock:
+            found = [
+                h
+                for h in self._handoffs.values()
+                if (h.channel, h.conversation_id) == (channel, conversation_id)
+            ]
+            return max(found, key=lambda h: h.id, default=None)
+
+    def request(self, handoff: NewHandoff, relays: Sequence[RelayDraft]) -> tuple[Handoff, bool]:
+        """Open a handoff and queue `relays`, unless the conversation has an open one."""
+        h = handoff
+        with self._lock:
+            existing = self._open(h.channel, h.conversation_id)
+            if existing is not None:
+                return existing, False
+            closed = h.closed_reason is not None
+            new = Handoff(
+                id=len(self._handoffs) + 1,
+                channel=h.channel,
+                conversation_id=h.conversation_id,
+                user_id=h.user_id,
+                language=h.language,
+                status="closed" if closed else "waiting",
+                requested_at=h.requested_at,
+                question=h.question,
+                display_name=h.display_name,
+                lead_id=h.lead_id,
+                closed_at=h.requested_at if closed else None,
+                close_reason=h.closed_reason,
+            )
+            self._handoffs[new.id] = new
+            self._queue(new.id, relays, h.requested_at)
+            return new, True
+
+    def threaded(self, handoff_id: int, thread_channel: str, thread_ts: str) -> None:
+        """Record where the thread's first post went."""
+        with self._lock:
+            if handoff_id in self._handoffs:
+                self._handoffs[handoff_id] = replace(
+                    self._handoffs[handoff_id], thread_channel=thread_channel, thread_ts=thread_ts
+                )
+
+    def claim(
+        self,
+        handoff_id: int,
+        rep_id: str,
+        rep_name: str,
+        at: datetime,
+        relays: Sequence[RelayDraft],
+    ) -> Handoff | None:
+        """`rep_id` takes a waiting handoff and `relays` are queued; None when it is not
+        waiting any more."""
+        with self._lock:
+            handoff = self._handoffs.get(handoff_id)
+            if handoff is None or handoff.status != "waiting":
+                return None
+            held = replace(
+                handoff, status="held", claimed_by=rep_id, rep_name=rep_name, claimed_at=at
+            )
+            self._handoffs[handoff_id] = held
+            self._queue(handoff_id, relays, at)
+            return held
+
+    def relay(self, handoff_id: int, relays: Sequence[RelayDraft], at: datetime) -> list[RelayItem]:
+        """Queue messages of a handoff; a consultant's text sets `first_reply_at` (once) and
+        `last_rep_at`."""
+        with self._lock:
+            items = self._queue(handoff_id, relays, at)
+            handoff = self._handoffs.get(handoff_id)
+            if handoff is not None and any(
+                d.direction == "to_prospect" and d.kind == "text" for d in relays
+            ):
+                self._handoffs[handoff_id] = replace(
+                    handoff, first_reply_at=handoff.first_reply_at or at, last_rep_at=at
+                )
+            return items
+
+    def close(
+        self, handoff_id: int, reason: CloseReason, at: datetime, relays: Sequence[RelayDraft]
+    ) -> Handoff | None:
+        """Close an open handoff and queue `relays`; None when it was closed already."""
+        with self._lock:
+            handoff = self._handoffs.get(handoff_id)
+            if handoff is None or not handoff.open:
+                return None
+            closed = replace(handoff, status="closed", closed_at=at, close_reason=reason)
+            self._handoffs[handoff_id] = closed
+            self._queue(handoff_id, relays, at)
+            return closed
+
+    def unclaimed_since(self, before: datetime) -> list[Handoff]:
+        """Waiting handoffs requested before `before`, oldest first."""
+        with self._lock:
+            found = [
+                h
+                for h in self._handoffs.values()
+                if h.status == "waiting" and h.requested_at < before
+            ]
+        return sorted(found, key=lambda h: (h.requested_at, h.id))
+
+    def silent_since(self, before: datetime) -> list[Handoff]:
+        """Held handoffs whose consultant last spoke (or claimed it) before `before`."""
+
+        def last(h: Handoff) -> datetime | None:
+            return h.last_rep_at or h.claimed_at
+
+        with self._lock:
+            found = [
+                (at, h)
+                for h in self._handoffs.values()
+                if h.status == "held" and (at := last(h)) is not None and at < before
+            ]
+        return [h for _, h in sorted(found, key=lambda p: (p[0], p[1].id))]
+
+    def due(self, now: datetime, limit: int = 20, lease: timedelta = LEASE) -> list[RelayItem]:
+        """Take relay items due now for `lease`, oldest first, only the oldest unsettled
+        item of each handoff and direction."""
+        with self._lock:
+            heads: dict[tuple[int, str], _Relay] = {}
+            for relay in self._relays:
+                key = (relay.item.handoff_id, relay.item.direction)
+                if not relay.settled and key not in heads:
+                    heads[key] = relay
+            due = sorted((r for r in heads.values() if r.due <= now), key=lambda r: r.item.id)[
+                :limit
+            ]
+            for relay in due:
+                relay.due = now + lease
+            return [r.item for r in due]
+
+    def _relay(self, item_id: int) -> _Relay | None:
+        return next((r for r in self._relays if r.item.id == item_id), None)
+
+    def relayed(self, item_id: int, at: datetime, posted_ts: str | None = None) -> None:
+        """An item went out (`posted_ts`: our Slack post's ts)."""
+        with self._lock:
+            relay = self._relay(item_id)
+            if relay is not None:
+                relay.sent_at, relay.posted_ts = at, posted_ts
+
+    def relay_failed(self, item_id: int, error: str, retry_at: datetime | None) -> None:
+        """Count a failed attempt and schedule the next; `retry_at` None settles it failed."""
+        with self._lock:
+            relay = self._relay(item_id)
+            if relay is None:
+                return
+            relay.item = replace(relay.item, attempts=relay.item.attempts + 1)
+            relay.error = error
+            if retry_at is None:
+                relay.failed_at = datetime.now(UTC)
+            else:
+                relay.due = retry_at
+
+    def posts(self, handoff_id: int) -> list[str]:
+        """The ts of every post we made in the handoff's thread, oldest first."""
+        with self._lock:
+            return [
+                r.posted_ts
+                for r in self._relays
+                if r.item.handoff_id == handoff_id
+                and r.item.direction == "to_thread"
+                and r.item.kind in ("open", "text", "notice")
+                and r.sent_at is not None
+                and r.posted_ts is not None
+            ]
+
+    def of_person(self, channel: str, user_id: str) -> list[Handoff]:
+        """Every handoff of one person, oldest first."""
+        with self._lock:
+            return sorted(
+                (
+                    h
+                    for h in self._handoffs.values()
+                    if (h.channel, h.user_id) == (channel, user_id)
+                ),
+                key=lambda h: h.id,
+            )
+
+    def export(self, channel: str, user_id: str) -> list[dict[str, object]]:
+        """One person's handoffs as `SqlPrivacyRegistry.export` shows them."""
+        with self._lock:
+            return [
+                handoff_export(h, [r.item for r in self._relays if r.item.handoff_id == h.id])
+                for h in sorted(self._handoffs.values(), key=lambda h: h.id)
+                if (h.channel, h.user_id) == (channel, user_id)
+            ]
+
+    def redact(self, channel: str, user_id: str) -> int:
+        """Strip one person from their handoffs (kept, under a pseudonym, for the numbers and
+        for the `delete` items that remove our Slack posts); how many."""
+        with self._lock:
+            mine = {
+                h.id
+                for h in self._handoffs.values()
+                if (h.channel, h.user_id) == (channel, user_id)
+            }
+            for handoff_id in mine:
+                self._handoffs[handoff_id] = replace(
+                    self._handoffs[handoff_id],
+                    user_id=pseudonym(channel, user_id),
+                    question=None,
+                    display_name=None,
+                    lead_id=None,
+                )
+            for relay in self._relays:
+                if relay.item.handoff_id in mine and relay.item.kind != "delete":
+                    params = {} if relay.settled else relay.item.params
+                    relay.item = replace(relay.item, text=None, params=params)
+            return len(mine)

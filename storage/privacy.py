@@ -5,27 +5,35 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import DeclarativeBase, Session
 
 from bot.core.records import pseudonym
 from storage.db import Database
+from storage.events import event_of
+from storage.exports import event_export, handoff_export
+from storage.handoffs import handoff_of, relay_item_of
 from storage.models import (
     ConsentRecordRow,
+    ConversationEventRow,
     ConversationRow,
     ErasureRow,
+    HandoffRow,
     LeadEventRow,
     LeadRow,
     OutboxRow,
     OutgoingMessageRow,
+    RelayItemRow,
     TranscriptMessageRow,
     UnansweredQuestionRow,
 )
 
 # Every table that holds rows about a person, keyed by (channel, user_id). Lead events and
-# outbox items belong to a lead and go with it (ON DELETE CASCADE).
+# outbox items belong to a lead and go with it (ON DELETE CASCADE). Handoffs are not deleted
+# but redacted (see `SqlPrivacyRegistry.erase`).
 PERSONAL = (  # in an order that deletes leads before the consent records they point to
     ConversationRow,
+    ConversationEventRow,
     OutgoingMessageRow,
     TranscriptMessageRow,
     UnansweredQuestionRow,
@@ -59,12 +67,42 @@ class SqlPrivacyRegistry:
             for child in (LeadEventRow, OutboxRow):
                 query = select(child).where(child.lead_id.in_(lead_ids)).order_by(child.id)
                 found[child.__tablename__] = [_row(row) for row in session.scalars(query)]
+            events = (
+                select(ConversationEventRow)
+                .where(
+                    ConversationEventRow.channel == channel,
+                    ConversationEventRow.user_id == user_id,
+                )
+                .order_by(ConversationEventRow.id)
+            )
+            found["conversation_events"] = [
+                event_export(event_of(row)) for row in session.scalars(events)
+            ]
+            handoffs = (
+                select(HandoffRow)
+                .where(HandoffRow.channel == channel, HandoffRow.user_id == user_id)
+                .order_by(HandoffRow.id)
+            )
+            found["handoffs"] = []
+            for row in session.scalars(handoffs).all():
+                items = select(RelayItemRow).where(RelayItemRow.handoff_id == row.id)
+                found["handoffs"].append(
+                    handoff_export(
+                        handoff_of(row),
+                        [
+                            relay_item_of(item)
+                            for item in session.scalars(items.order_by(RelayItemRow.id))
+                        ],
+                    )
+                )
         return found
 
     def erase(self, channel: str, user_id: str, at: datetime) -> dict[str, int]:
-        """Delete every row about one person; record the erasure under a one-way hash."""
+        """Delete every row about one person, redact their handoffs; record the erasure under
+        a one-way hash."""
         counts: dict[str, int] = {}
         with self._db.transaction() as session:
+            counts["handoffs"] = _redact_handoffs(session, channel, user_id)
             lead_ids = select(LeadRow.id).where(
                 LeadRow.channel == channel, LeadRow.user_id == user_id
             )
@@ -80,3 +118,30 @@ class SqlPrivacyRegistry:
                 )
             session.add(ErasureRow(subject=pseudonym(channel, user_id), at=at, counts=counts))
         return counts
+
+
+def _redact_handoffs(session: Session, channel: str, user_id: str) -> int:
+    """Strip one person from their handoffs, which stay (under a pseudonym) for the numbers
+    and for the `delete` relay items that remove our Slack posts after the erasure: no
+    question, name or relayed text is left; parameters only on items still to be sent."""
+    mine = select(HandoffRow.id).where(HandoffRow.channel == channel, HandoffRow.user_id == user_id)
+    session.execute(
+        update(RelayItemRow)
+        .where(RelayItemRow.handoff_id.in_(mine), RelayItemRow.kind != "delete")
+        .values(text=None)
+    )
+    session.execute(
+        update(RelayItemRow)
+        .where(
+            RelayItemRow.handoff_id.in_(mine),
+            RelayItemRow.kind != "delete",
+            or_(RelayItemRow.sent_at.is_not(None), RelayItemRow.failed_at.is_not(None)),
+        )
+        .values(params={})
+    )
+    result = session.execute(
+        update(HandoffRow)
+        .where(HandoffRow.channel == channel, HandoffRow.user_id == user_id)
+        .values(user_id=pseudonym(channel, user_id), question=None, display_name=None)
+    )
+    return int(getattr(result, "rowcount", 0))

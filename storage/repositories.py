@@ -12,9 +12,10 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.core.messages import Language
 from bot.core.ports import StaleState
-from bot.core.records import TranscriptEntry, UnansweredQuestion
+from bot.core.records import MissReason, TranscriptEntry, UnansweredQuestion
 from bot.core.state import ConversationState
 from storage.db import Database
+from storage.events import clip
 from storage.models import (
     ConversationRow,
     ProcessedDeliveryRow,
@@ -175,18 +176,20 @@ class SqlQuestionLog:
         self._db = database
 
     def record(self, question: UnansweredQuestion) -> None:
-        """Insert one question."""
+        """Insert one question (its text and detail cut to `MAX_EVENT_TEXT`)."""
         with self._db.transaction() as session:
             session.add(
                 UnansweredQuestionRow(
                     channel=question.channel,
                     conversation_id=question.conversation_id,
                     user_id=question.user_id,
-                    text=question.text,
+                    text=clip(question.text) or "",
                     language=question.language,
                     best_intent=question.best_intent,
                     best_score=question.best_score,
                     at=question.at,
+                    reason=question.reason,
+                    detail=clip(question.detail),
                 )
             )
 
@@ -208,6 +211,8 @@ class SqlQuestionLog:
                     row.at,
                     best_intent=row.best_intent,
                     best_score=row.best_score,
+                    reason=cast(MissReason, row.reason),
+                    detail=row.detail,
                 )
                 for row in session.scalars(query)
             ]
