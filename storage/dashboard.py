@@ -1,25 +1,33 @@
-"""What the sales pages read: the leads table (filters, sort, pages) and the funnel; and the
-notes they add to a lead."""
+"""What the sales pages read: the leads table (filters, sort, pages) and the funnel (a cohort of
+conversations, counted from the event log); and the notes they add to a lead."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from statistics import median
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
-from bot.core.dashboard import Funnel, LeadPage, LeadQuery, Period, day_start
+from bot.core.dashboard import (
+    Funnel,
+    FunnelQuery,
+    HandoffFigures,
+    LeadPage,
+    LeadQuery,
+    Period,
+    day_start,
+)
 from bot.core.records import LEAD_STATUSES, Lead
 from storage.db import Database
 from storage.leads import COLUMNS, lead_of
 from storage.models import (
-    ConsentRecordRow,
-    ConversationRow,
+    ConversationEventRow,
+    HandoffRow,
     LeadEventRow,
     LeadRow,
-    TranscriptMessageRow,
-    UnansweredQuestionRow,
     utc_now,
 )
 
@@ -129,76 +137,256 @@ class SqlDashboard:
             session.flush()
             return lead_of(row)
 
-    def funnel(self, period: Period) -> Funnel:
-        """How many got how far in `period`, and the questions asked most in it."""
-        since, until = period.since, period.until
-
-        def within(column: InstrumentedAttribute[datetime | None]) -> ColumnElement[bool]:
-            return and_(column >= since, column < until)
-
-        def count(query: Select[Any]) -> int:
-            return int(session.scalar(query) or 0)
-
-        reached = (
-            select(LeadEventRow.id)
-            .where(
-                LeadEventRow.lead_id == LeadRow.id,
-                LeadEventRow.kind == "status",
-                LeadEventRow.status.in_(QUALIFIED),
-            )
-            .exists()
-        )
-        people = (
-            select(ConsentRecordRow.channel, ConsentRecordRow.user_id)
-            .where(ConsentRecordRow.granted.is_(True), within(ConsentRecordRow.at))
-            .distinct()
-            .subquery()
-        )
-        asked = func.count(TranscriptMessageRow.id)
-        questions = (
-            select(TranscriptMessageRow.intent_id, asked)
-            .where(
-                TranscriptMessageRow.direction == "in",
-                TranscriptMessageRow.intent_id.is_not(None),
-                within(TranscriptMessageRow.at),
-            )
-            .group_by(TranscriptMessageRow.intent_id)
-            .order_by(asked.desc(), TranscriptMessageRow.intent_id)
-            .limit(TOP)
-        )
-        said = func.lower(func.trim(UnansweredQuestionRow.text))
-        times = func.count(UnansweredQuestionRow.id)
-        unanswered = (
-            select(func.min(UnansweredQuestionRow.text), times)
-            .where(within(UnansweredQuestionRow.at))
-            .group_by(said)
-            .order_by(times.desc(), said)
-            .limit(TOP)
-        )
+    def funnel(self, query: FunnelQuery) -> Funnel:
+        """What happened to the conversations whose first event falls in the query's period
+        (of its language and channel, if given): counted per conversation from the event log,
+        aggregated in the database; the handoffs' times from the handoffs table."""
+        cohort = _cohort(query).cte("cohort")
+        flags = _flags(cohort).subquery("flags")
         with self._db.transaction() as session:
-            return Funnel(
-                conversations=count(
-                    select(func.count())
-                    .select_from(ConversationRow)
-                    .where(within(ConversationRow.created_at))
+            row = session.execute(_summary(flags)).one()
+            handoffs = list(session.execute(_handoff_times(cohort)))
+            questions = session.execute(_top_questions(cohort))
+            unanswered = session.execute(_top_unanswered(cohort))
+            top_questions = [(str(i), int(n)) for i, n in questions]
+            top_unanswered = [(str(t), int(n)) for t, n in unanswered]
+        numbers = [int(value or 0) for value in row]
+        (
+            conversations,
+            answered,
+            clarified,
+            fallback,
+            contained,
+            requested,
+            claimed,
+            with_lead,
+            form_started,
+            leads,
+            qualified,
+            offered,
+            up,
+            down,
+        ) = numbers
+        return Funnel(
+            conversations=conversations,
+            answered=answered,
+            clarified=clarified,
+            fallback=fallback,
+            contained=contained,
+            handed_off=requested,
+            form_started=form_started,
+            leads=leads,
+            qualified=qualified,
+            offered=offered,
+            rated=up + down,
+            up=up,
+            down=down,
+            handoffs=HandoffFigures(
+                requested=requested,
+                claimed=claimed,
+                with_lead=with_lead,
+                median_to_claim=_median_seconds((r.requested_at, r.claimed_at) for r in handoffs),
+                median_to_first_reply=_median_seconds(
+                    (r.requested_at, r.first_reply_at) for r in handoffs
                 ),
-                form_started=count(
-                    select(func.count())
-                    .select_from(ConversationRow)
-                    .where(within(ConversationRow.form_started_at))
-                ),
-                consented=count(select(func.count()).select_from(people)),
-                confirmed=count(
-                    select(func.count()).select_from(LeadRow).where(within(LeadRow.created_at))
-                ),
-                qualified=count(
-                    select(func.count())
-                    .select_from(LeadRow)
-                    .where(
-                        within(LeadRow.created_at),
-                        or_(LeadRow.status.in_(QUALIFIED), reached),
-                    )
-                ),
-                top_questions=[(str(i), int(n)) for i, n in session.execute(questions)],
-                top_unanswered=[(str(t), int(n)) for t, n in session.execute(unanswered)],
+            ),
+            top_questions=top_questions,
+            top_unanswered=top_unanswered,
+        )
+
+
+# -- the funnel's queries ----------------------------------------------------------------------
+
+Event = ConversationEventRow
+QUESTIONS = ("match", "clarify", "fallback")  # the turns that asked the bot something
+REQUESTS = ("requested", "after_hours")  # a handoff's outcomes that mean "a person, please"
+RATINGS = ("up", "down")
+
+
+def _same_conversation(other: Any, of: Any) -> ColumnElement[bool]:
+    """`other` (a table or an alias with channel and conversation_id) is of `of`'s conversation."""
+    return and_(other.channel == of.channel, other.conversation_id == of.conversation_id)
+
+
+def _cohort(query: FunnelQuery) -> Select[Any]:
+    """The conversations whose first event falls in the period: those with an event in it
+    and none before it; of one channel and language if asked."""
+    since, until = query.period.since, query.period.until
+    active = select(Event.channel, Event.conversation_id).where(Event.at >= since, Event.at < until)
+    if query.channel:
+        active = active.where(Event.channel == query.channel)
+    started = active.group_by(Event.channel, Event.conversation_id).subquery("active")
+    earlier = aliased(Event)
+    cohort = select(started.c.channel, started.c.conversation_id).where(
+        ~select(earlier.id)
+        .where(_same_conversation(earlier, started.c), earlier.at < since)
+        .exists()
+    )
+    if query.language:
+        first = aliased(Event)
+        language = (
+            select(first.language)
+            .where(
+                _same_conversation(first, started.c),
+                first.kind == "turn",
+                first.language.is_not(None),
             )
+            .order_by(first.at, first.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        cohort = cohort.where(language == query.language)
+    return cohort
+
+
+def _rating() -> Any:
+    """Each rated answer's latest 👍/👎: (answer_key, outcome)."""
+    latest = (
+        select(func.max(Event.id).label("id"))
+        .where(Event.kind == "feedback", Event.outcome.in_(RATINGS), Event.answer_key.is_not(None))
+        .group_by(Event.answer_key)
+        .subquery("latest")
+    )
+    pressed = aliased(Event)
+    return (
+        select(pressed.answer_key, pressed.outcome)
+        .join(latest, pressed.id == latest.c.id)
+        .subquery("rating")
+    )
+
+
+def _flags(cohort: Any) -> Select[Any]:
+    """One row per cohort conversation: its turns by outcome and what it reached (event ids
+    say what came last or first: a conversation's events are written in order)."""
+    event = aliased(Event)
+    rating = _rating()
+    turn = event.kind == "turn"
+
+    def when(condition: ColumnElement[bool], value: Any = 1, otherwise: Any = 0) -> Any:
+        return case((condition, value), else_=otherwise)
+
+    def turns(outcome: str) -> Any:
+        return func.sum(when(and_(turn, event.outcome == outcome)))
+
+    request = and_(event.kind == "handoff", event.outcome.in_(REQUESTS))
+    return (
+        select(
+            cohort.c.channel,
+            cohort.c.conversation_id,
+            turns("match").label("answered"),
+            turns("clarify").label("clarified"),
+            turns("fallback").label("fallback"),
+            func.max(when(and_(turn, event.outcome.in_(QUESTIONS)), event.id, None)).label(
+                "last_question"
+            ),
+            func.max(when(and_(turn, event.outcome == "fallback"), event.id, None)).label(
+                "last_fallback"
+            ),
+            func.max(when(event.kind == "handoff")).label("any_handoff"),
+            func.min(when(request, event.id, None)).label("first_request"),
+            func.max(when(and_(event.kind == "handoff", event.outcome == "claimed"))).label(
+                "claimed"
+            ),
+            func.max(when(event.kind == "lead", event.id, None)).label("last_lead"),
+            func.max(when(and_(turn, event.outcome == "form"))).label("form"),
+            func.sum(when(and_(turn, event.answer_key.is_not(None)))).label("offered"),
+            func.sum(when(and_(turn, rating.c.outcome == "up"))).label("up"),
+            func.sum(when(and_(turn, rating.c.outcome == "down"))).label("down"),
+        )
+        .select_from(cohort)
+        .join(event, _same_conversation(event, cohort.c))
+        .outerjoin(rating, and_(turn, rating.c.answer_key == event.answer_key))
+        .group_by(cohort.c.channel, cohort.c.conversation_id)
+    )
+
+
+def _summary(flags: Any) -> Select[Any]:
+    """The cohort's totals, each conversation count a subset of the cohort (and each nested
+    step a subset of the one before, by its condition)."""
+    reached = (
+        select(LeadEventRow.id)
+        .where(
+            LeadEventRow.lead_id == LeadRow.id,
+            LeadEventRow.kind == "status",
+            LeadEventRow.status.in_(QUALIFIED),
+        )
+        .exists()
+    )
+    qualified_lead = (
+        select(LeadRow.id)
+        .where(
+            LeadRow.channel == flags.c.channel,
+            LeadRow.conversation_id == flags.c.conversation_id,
+            or_(LeadRow.status.in_(QUALIFIED), reached),
+        )
+        .exists()
+    )
+
+    def conversations(condition: ColumnElement[bool]) -> Any:
+        return func.sum(case((condition, 1), else_=0))
+
+    requested = flags.c.first_request.is_not(None)
+    lead = flags.c.last_lead.is_not(None)
+    ended_on_fallback = and_(
+        flags.c.last_fallback.is_not(None), flags.c.last_fallback == flags.c.last_question
+    )
+    return select(
+        func.count(),
+        func.sum(flags.c.answered),
+        func.sum(flags.c.clarified),
+        func.sum(flags.c.fallback),
+        conversations(and_(flags.c.any_handoff == 0, ~ended_on_fallback)),
+        conversations(requested),
+        conversations(and_(requested, flags.c.claimed == 1)),
+        conversations(and_(requested, lead, flags.c.last_lead > flags.c.first_request)),
+        conversations(or_(flags.c.form == 1, lead)),
+        conversations(lead),
+        conversations(and_(lead, qualified_lead)),
+        func.sum(flags.c.offered),
+        func.sum(flags.c.up),
+        func.sum(flags.c.down),
+    ).select_from(flags)
+
+
+def _handoff_times(cohort: Any) -> Select[datetime, datetime | None, datetime | None]:
+    """The cohort's claimed handoffs' request, claim and first reply times."""
+    return (
+        select(HandoffRow.requested_at, HandoffRow.claimed_at, HandoffRow.first_reply_at)
+        .join(cohort, _same_conversation(HandoffRow, cohort.c))
+        .where(HandoffRow.claimed_at.is_not(None))
+    )
+
+
+def _median_seconds(spans: Iterable[tuple[datetime, datetime | None]]) -> float | None:
+    """The median length of the spans that ended, in seconds; None if none did."""
+    lengths = [(end - start).total_seconds() for start, end in spans if end is not None]
+    return float(median(lengths)) if lengths else None
+
+
+def _top_questions(cohort: Any) -> Select[str | None, int]:
+    """The intents the cohort's answered turns matched most."""
+    event = aliased(Event)
+    asked = func.count(event.id)
+    return (
+        select(event.intent_id, asked)
+        .join(cohort, _same_conversation(event, cohort.c))
+        .where(event.kind == "turn", event.outcome == "match", event.intent_id.is_not(None))
+        .group_by(event.intent_id)
+        .order_by(asked.desc(), event.intent_id)
+        .limit(TOP)
+    )
+
+
+def _top_unanswered(cohort: Any) -> Select[str | None, int]:
+    """The cohort's fallback questions asked most (the same words, whatever their case)."""
+    event = aliased(Event)
+    said = func.lower(func.trim(event.text))
+    times = func.count(event.id)
+    return (
+        select(func.min(event.text), times)
+        .join(cohort, _same_conversation(event, cohort.c))
+        .where(event.kind == "turn", event.outcome == "fallback", event.text.is_not(None))
+        .group_by(said)
+        .order_by(times.desc(), said)
+        .limit(TOP)
+    )

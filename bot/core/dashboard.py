@@ -181,28 +181,115 @@ class Period:
 
 
 @dataclass(frozen=True, slots=True)
-class Funnel:
-    """How many got how far in a period, and what people asked.
+class FunnelQuery:
+    """Which conversations the funnel counts: those whose first event falls in `period`,
+    optionally only one language (that of the conversation's first turn with a language)
+    and one channel."""
 
-    conversations: conversations started; form_started: lead forms started; consented: people
-    who gave consent (it is recorded with a confirmed form); confirmed: leads created;
-    qualified: of those leads, the ones whose status reached qualified or won.
+    period: Period
+    language: str | None = None
+    channel: str | None = None
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str], today: date, days: int) -> FunnelQuery:
+        """The query of a query string (`from`, `to`, `language`, `channel`); `BadQuery`
+        names the first bad parameter."""
+        period = Period.from_params(params, today, days)
+        language = params.get("language", "").strip() or None
+        channel = params.get("channel", "").strip() or None
+        if channel is not None and not CHANNEL.match(channel):
+            raise BadQuery(f"channel: {channel!r} is not a channel name")
+        return cls(
+            period,
+            language=_choice(language, LANGUAGES, "language") if language else None,
+            channel=channel,
+        )
+
+    def params(self) -> dict[str, str]:
+        """The query string that asks for this query."""
+        values = {
+            "from": self.period.start.isoformat(),
+            "to": self.period.end.isoformat(),
+            "language": self.language,
+            "channel": self.channel,
+        }
+        return {name: value for name, value in values.items() if value}
+
+
+def share(part: int, whole: int) -> float | None:
+    """`part` of `whole` as a fraction, or None when there is no whole to share."""
+    return part / whole if whole else None
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffFigures:
+    """The handoffs of a cohort's conversations.
+
+    requested: conversations that asked for a person; claimed: of those, the ones a
+    consultant took; with_lead: of those that asked, the ones with a lead made at or after
+    the first request. The medians are over the cohort's handoffs that were claimed
+    (answered), in seconds, None when there is none.
     """
 
-    conversations: int
-    form_started: int
-    consented: int
-    confirmed: int
-    qualified: int
+    requested: int = 0
+    claimed: int = 0
+    with_lead: int = 0
+    median_to_claim: float | None = None
+    median_to_first_reply: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Funnel:
+    """What happened to the conversations that started in a period (the cohort), counted from
+    the one event log. Every conversation count is of the cohort's conversations, so no
+    share of `conversations` can be above 100 %.
+
+    Turns: `answered`, `clarified` and `fallback` are the cohort's question turns by outcome
+    (`question_turns` is their sum). Conversations: `contained` had no handoff and their last
+    question turn was not a fallback; `handed_off` asked for a person; `form_started` reached
+    the lead form; `leads` made a lead (always within `form_started`); `qualified` of those,
+    the ones whose lead reached qualified or won. Feedback: `offered` answers carried
+    👍/👎, `rated` of them were pressed, `up` and `down` split `rated` by the latest press.
+    """
+
+    conversations: int = 0
+    answered: int = 0
+    clarified: int = 0
+    fallback: int = 0
+    contained: int = 0
+    handed_off: int = 0
+    form_started: int = 0
+    leads: int = 0
+    qualified: int = 0
+    offered: int = 0
+    rated: int = 0
+    up: int = 0
+    down: int = 0
+    handoffs: HandoffFigures = field(default_factory=HandoffFigures)
     top_questions: list[tuple[str, int]] = field(default_factory=list)
     top_unanswered: list[tuple[str, int]] = field(default_factory=list)
 
+    @property
+    def question_turns(self) -> int:
+        """The cohort's turns that asked the bot something (answered, clarified or not)."""
+        return self.answered + self.clarified + self.fallback
+
+    @property
+    def conversion(self) -> float | None:
+        """Leads per conversation."""
+        return share(self.leads, self.conversations)
+
+    @property
+    def thumbs_up(self) -> float | None:
+        """👍 of the rated answers."""
+        return share(self.up, self.rated)
+
     def steps(self) -> list[tuple[str, int]]:
-        """The steps in order, with their counts."""
+        """The nested steps from conversations to qualified leads, in order: each a subset of
+        the one before."""
         return [
             ("Conversations", self.conversations),
             ("Form started", self.form_started),
-            ("Consented", self.consented),
-            ("Lead confirmed", self.confirmed),
+            ("Lead", self.leads),
             ("Qualified", self.qualified),
         ]

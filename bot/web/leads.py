@@ -4,7 +4,9 @@ Query strings (shareable):
 - `/leads` and `/leads/export.csv`: `status`, `channel`, `interest`, `language`, `from`, `to`
   (created, YYYY-MM-DD, inclusive), `q` (search), `sort` (created|score|status|name|company),
   `order` (desc|asc) and, for the table only, `page` (25 leads a page).
-- `/funnel`: `from`, `to` (YYYY-MM-DD, inclusive; default the last 30 days).
+- `/funnel`: `from`, `to` (YYYY-MM-DD, inclusive; default the last 30 days): the conversations
+  whose first event falls in the period; `language` (en|zh: of the conversation's first turn
+  with a language) and `channel` narrow them.
 """
 
 import asyncio
@@ -18,13 +20,15 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from bot.adapters import console, slack, telegram
+from bot.adapters import web as web_chat
 from bot.core.dashboard import (
     PAGE_SIZE,
     SORTS,
     BadQuery,
     Funnel,
+    FunnelQuery,
     LeadQuery,
-    Period,
 )
 from bot.core.messages import LANGUAGES
 from bot.core.records import LEAD_STATUSES, ConsentRecord, Lead, LeadEvent, TranscriptEntry
@@ -37,6 +41,8 @@ MAX_NOTE = 2000
 MAX_ID = 2**31 - 1  # the id column is a 32-bit integer
 FUNNEL_DAYS = 30
 CHART_WIDTH = 480
+# The channels the funnel's filter offers (any other well-formed name may be typed in the URL).
+CHANNELS = (telegram.CHANNEL, slack.CHANNEL, web_chat.CHANNEL, console.CHANNEL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,7 +302,7 @@ def _lead_routes(web: Web, router: APIRouter) -> None:
 
 
 def _funnel_routes(web: Web, router: APIRouter) -> None:
-    """The funnel of a period."""
+    """The funnel of the conversations that started in a period."""
 
     @router.get("/funnel", include_in_schema=False)
     async def funnel_page(
@@ -304,31 +310,41 @@ def _funnel_routes(web: Web, router: APIRouter) -> None:
     ) -> Response:
         today = datetime.now(UTC).date()
         try:
-            period = Period.from_params(request.query_params, today, FUNNEL_DAYS)
+            query = FunnelQuery.from_params(request.query_params, today, FUNNEL_DAYS)
         except BadQuery as exc:
-            return _refused(web, request, f"Cannot show this period: {exc}.")
-        funnel = await asyncio.to_thread(web.app.storage.dashboard.funnel, period)
+            return _refused(web, request, f"Cannot show this funnel: {exc}.")
+        funnel = await asyncio.to_thread(web.app.storage.dashboard.funnel, query)
         intents = web.app.knowledge.current.catalog.intents
         titles = {i: intents[i].title.en for i, _ in funnel.top_questions if i in intents}
         context = {
-            "period": period,
+            "query": query,
+            "period": query.period,
             "funnel": funnel,
             "bars": _bars(funnel),
+            "figures": _figures(funnel),
             "titles": titles,
             "chart_width": CHART_WIDTH,
+            "languages": LANGUAGES,
+            "channels": sorted({*CHANNELS, *([query.channel] if query.channel else [])}),
         }
         return web.page(request, "funnel.html", context)
 
 
 @dataclass(frozen=True, slots=True)
 class Bar:
-    """One step of the funnel's chart: its count, its share of the step before, its bar."""
+    """One step of the funnel's chart: its count, its share of the step before and of the
+    conversations, its bar."""
 
     label: str
     count: int
     conversion: str  # "42.0 %" of the step before; "" for the first, "–" after a zero
-    width: int  # pixels, relative to the largest step
+    of_all: str  # "42.0 %" of the conversations; "–" when there are none
+    width: int  # pixels, relative to the first step
     y: int
+
+
+def _percent(part: int | float, whole: int | float) -> str:
+    return f"{100 * part / whole:.1f} %" if whole else "–"
 
 
 def _bars(funnel: Funnel) -> list[Bar]:
@@ -336,13 +352,77 @@ def _bars(funnel: Funnel) -> list[Bar]:
     largest = max(count for _, count in steps) or 1
     bars, before = [], None
     for index, (label, count) in enumerate(steps):
-        if before is None:
-            conversion = ""
-        elif before == 0:
-            conversion = "–"
-        else:
-            conversion = f"{100 * count / before:.1f} %"
+        conversion = "" if before is None else _percent(count, before)
         width = round(CHART_WIDTH * count / largest)
-        bars.append(Bar(label, count, conversion, width, index * 36))
+        of_all = _percent(count, funnel.conversations)
+        bars.append(Bar(label, count, conversion, of_all, width, index * 36))
         before = count
     return bars
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One number of the funnel's tables: what it counts, the count, its share and of what."""
+
+    id: str
+    label: str
+    count: str
+    share: str = ""
+    of: str = ""
+
+
+def _duration(seconds: float | None) -> str:
+    """A median time as people read it: `45 s`, `12 min`, `3.5 h`; `–` without any."""
+    if seconds is None:
+        return "–"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _figures(funnel: Funnel) -> dict[str, list[Figure]]:
+    """The funnel's numbers by table: conversations, turns, feedback, handoffs."""
+    n, turns, handoffs = funnel.conversations, funnel.question_turns, funnel.handoffs
+
+    def part(id_: str, label: str, count: int, whole: int, of: str) -> Figure:
+        return Figure(id_, label, str(count), _percent(count, whole), of)
+
+    return {
+        "conversations": [
+            Figure("conversations", "Conversations", str(n)),
+            part("contained", "Contained", funnel.contained, n, "of conversations"),
+            part("handed-off", "Asked for a person", funnel.handed_off, n, "of conversations"),
+            part("leads", "Became a lead", funnel.leads, n, "of conversations"),
+        ],
+        "turns": [
+            Figure("questions", "Question turns", str(turns)),
+            part("answered", "Answered", funnel.answered, turns, "of question turns"),
+            part("clarified", "Clarified", funnel.clarified, turns, "of question turns"),
+            part("fallback", "Fallback", funnel.fallback, turns, "of question turns"),
+        ],
+        "feedback": [
+            Figure("offered", "Answers offering 👍/👎", str(funnel.offered)),
+            part("rated", "Rated", funnel.rated, funnel.offered, "of those offered"),
+            part("up", "👍", funnel.up, funnel.rated, "of those rated"),
+            part("down", "👎", funnel.down, funnel.rated, "of those rated"),
+        ],
+        "handoffs": [
+            part("requested", "Handoffs requested", handoffs.requested, n, "of conversations"),
+            part("claimed", "Claimed", handoffs.claimed, handoffs.requested, "of those requested"),
+            Figure("to-claim", "Median time to claim", _duration(handoffs.median_to_claim)),
+            Figure(
+                "to-reply",
+                "Median time to first human reply",
+                _duration(handoffs.median_to_first_reply),
+            ),
+            part(
+                "with-lead",
+                "Ended in a lead",
+                handoffs.with_lead,
+                handoffs.requested,
+                "of those requested",
+            ),
+        ],
+    }
