@@ -13,7 +13,8 @@ from bot.channels.slack import SlackService
 from bot.channels.slack_sales import SlackSalesNotifier
 from bot.channels.telegram import TelegramService
 from bot.config import Settings
-from bot.core.engine import Engine
+from bot.core.engine import Engine, utc_now
+from bot.core.handoff import HandoffDesk
 from bot.core.ports import Notifier
 from bot.logs import log_handler
 from bot.metrics import DatabaseReading, Metrics
@@ -84,6 +85,7 @@ class App:
     catalog: CatalogSync
     metrics: Metrics
     editor: CatalogEditor
+    desk: HandoffDesk | None = None  # a person can take chats over (Slack sales channel set)
 
     @property
     def leads(self) -> SqlLeadRepository:
@@ -177,6 +179,13 @@ def open_storage(settings: Settings) -> Storage:
     )
 
 
+def open_desk(settings: Settings, storage: Storage) -> HandoffDesk | None:
+    """The handoff desk, when there is a Slack sales channel to hand conversations to."""
+    if settings.slack_bot_token is None or settings.slack_sales_channel is None:
+        return None
+    return HandoffDesk(storage.handoffs, storage.events, utc_now)
+
+
 def build_app(settings: Settings) -> App:
     """Wire the catalog, the database and the engine."""
     storage = open_storage(settings)
@@ -186,6 +195,7 @@ def build_app(settings: Settings) -> App:
         storage.close()
         raise
     metrics = Metrics(lambda: read_database(storage))
+    desk = open_desk(settings, storage)
     engine = Engine(
         knowledge,
         conversations=storage.conversations,
@@ -196,12 +206,14 @@ def build_app(settings: Settings) -> App:
         privacy=storage.privacy,
         retention_days=settings.retention_days,
         observer=metrics,
+        events=storage.events,
+        desk=desk,
     )
     relay = Relay(storage.outbox, storage.leads, open_notifier(settings, knowledge, metrics))
     catalog = CatalogSync(knowledge, storage.catalogs, catalog_workspace(settings))
     catalog.start(settings.intents_dir)
     editor = CatalogEditor(catalog)
-    return App(settings, knowledge, storage, engine, relay, catalog, metrics, editor)
+    return App(settings, knowledge, storage, engine, relay, catalog, metrics, editor, desk)
 
 
 def catalog_workspace(settings: Settings) -> Path:

@@ -11,18 +11,22 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from typing import Any
 
 from bot.core import answers
 from bot.core.answers import Answer
 from bot.core.forms import FormState, FormStep, LeadForm
+from bot.core.handoff import REQUEST, HandoffDesk
 from bot.core.messages import Button, Incoming, Language, Reply
 from bot.core.ports import (
     ConversationStore,
     DeliveryLog,
+    EventLog,
     LeadRepository,
     PrivacyRegistry,
     QuestionLog,
@@ -31,9 +35,19 @@ from bot.core.ports import (
     TranscriptLog,
     TurnObserver,
 )
-from bot.core.records import LeadSubmission, TranscriptEntry, UnansweredQuestion
+from bot.core.records import (
+    MAX_EVENT_TEXT,
+    ConversationEvent,
+    EventKind,
+    Handoff,
+    LeadSubmission,
+    MissReason,
+    TranscriptEntry,
+    UnansweredQuestion,
+)
 from bot.core.state import ConversationState
 from intents import review
+from intents.catalog import Catalog
 from intents.knowledge import Knowledge, KnowledgeBase
 from intents.text import guess_language
 
@@ -41,6 +55,10 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 MAX_REMEMBERED_QUESTION = 500
+FEEDBACK = "fb:"  # `fb:up:KEY` / `fb:down:KEY`: a 👍/👎 under the answer that offered KEY
+# What the conversation waits for after a turn, kept in its state until the next message:
+# which intents a "did you mean" offered, or the one line a 👎 asked for.
+PENDING = ("clarify", "feedback")
 Clock = Callable[[], datetime]
 
 
@@ -69,6 +87,10 @@ class _Turn:
     private: bool = False  # the messages carry personal data: keep placeholders, not text
     erased: bool = False  # everything about the person is gone: save and record nothing
     form_changed: bool = False
+    answer_key: str | None = None  # the answer offered 👍/👎 under this key
+    events: tuple[ConversationEvent, ...] = ()  # besides the turn's own
+    misses: tuple[UnansweredQuestion, ...] = ()  # for the admins' inbox, besides a fallback
+    outcome: str | None = None  # for the metrics, when it is not the usual one
 
     @property
     def refused(self) -> bool:
@@ -88,6 +110,8 @@ def _outcome(incoming: Incoming, turn: _Turn) -> str:
     """How a turn went, in the words of `TurnObserver` (for the metrics)."""
     if turn.refused:
         return "refused"
+    if turn.outcome is not None:
+        return turn.outcome
     if incoming.payload is None and incoming.text.lstrip().startswith("/"):
         return "command"
     if turn.answer is not None:
@@ -116,6 +140,8 @@ class Engine:
         retention_days: int = 365,
         clock: Clock = utc_now,
         observer: TurnObserver | None = None,
+        events: EventLog | None = None,
+        desk: HandoffDesk | None = None,
     ) -> None:
         self._knowledge = knowledge
         self._conversations = conversations
@@ -127,6 +153,8 @@ class Engine:
         self._retention_days = retention_days
         self._clock = clock
         self._observer = observer
+        self._events = events
+        self._desk = desk
 
     def claim(self, channel: str, event_id: str) -> bool:
         """Record a platform delivery before it is handled: True the first time only.
@@ -147,11 +175,56 @@ class Engine:
             log.info("duplicate delivery %s on %s dropped", incoming.event_id, incoming.channel)
             self._observe(incoming.channel, "duplicate", started)
             return []
-        turn = self._turn(self._knowledge.current, incoming)
+        knowledge = self._knowledge.current
+        # The one choke point: while a person holds the conversation, the bot says nothing.
+        held = self._held(incoming)
+        turn = self._during_handoff(knowledge, held, incoming) if held is not None else None
+        if turn is None:
+            turn = self._turn(knowledge, incoming)
         if not turn.refused and not turn.erased:
-            self._record(incoming, turn)
+            self._record(knowledge, incoming, turn)
         self._observe(incoming.channel, _outcome(incoming, turn), started)
         return turn.replies
+
+    def _held(self, incoming: Incoming) -> Handoff | None:
+        """The conversation's open handoff; None also when the database cannot say (then the
+        bot answers: better than leaving the prospect without any answer)."""
+        if self._desk is None:
+            return None
+        try:
+            return self._desk.holding(incoming.channel, incoming.conversation_id)
+        except StorageUnavailable:
+            log.warning("handoff state unknown: database unavailable; the bot answers")
+            return None
+
+    def _during_handoff(
+        self, knowledge: Knowledge, held: Handoff, incoming: Incoming
+    ) -> _Turn | None:
+        """A message while a person holds the conversation: it goes to them and the bot stays
+        silent. Only `/forget` and `/mydata` (a person's rights) are still the bot's, and
+        `/cancel` ends the handoff. None: handle the message as usual."""
+        desk = self._desk
+        if desk is None:
+            return None
+        state = ConversationState(incoming.channel, incoming.conversation_id, incoming.user_id)
+        text = incoming.text.strip()
+        if incoming.payload is None and text.startswith("/"):
+            name = text[1:].partition(" ")[0].split("@", 1)[0].lower()
+            if name in ("forget", "mydata"):
+                return None
+            if name != "cancel":
+                return _Turn(state, [], outcome="handoff")
+            incoming = replace(incoming, payload="handoff:end")
+        if incoming.payload is not None and incoming.payload.startswith("privacy:"):
+            return None
+        try:
+            replies = desk.prospect_said(knowledge.catalog, held, incoming)
+        except StorageUnavailable:
+            log.warning("message not relayed: database unavailable")
+            lang: Language = "zh" if held.language == "zh" else "en"
+            sorry = Reply(knowledge.catalog.replies.not_saved.get(lang), kind="notice")
+            return _Turn(state, [sorry], outcome="handoff")
+        return _Turn(state, replies, outcome="handoff")
 
     def _today(self) -> date:
         """The day in Shanghai by the engine's clock: answers past their `valid_until` on it
@@ -229,6 +302,41 @@ class Engine:
 
     def _decide(self, knowledge: Knowledge, state: ConversationState, incoming: Incoming) -> _Turn:
         payload, text = incoming.payload, incoming.text
+        pending = dict(state.form) if state.form and state.form.get("kind") in PENDING else None
+        if pending is not None:  # it was for this message only
+            state = replace(state, form=None)
+        if payload is not None and payload.startswith(FEEDBACK):
+            return self._feedback(knowledge, state, payload)
+        if payload == REQUEST:
+            return self._hand_off(knowledge, state, incoming, state.language or "en")
+        turn = self._decide_after(knowledge, state, incoming)
+        if pending is None:
+            return turn
+        if pending["kind"] == "clarify" and (payload or "").startswith("intent:"):
+            chosen = (payload or "").partition(":")[2]
+            options = pending.get("options")
+            if isinstance(options, list) and chosen in options:  # the person chose: a near miss
+                miss = self._miss(state, str(pending.get("question") or ""), "clarify", chosen)
+                return replace(turn, misses=(*turn.misses, miss))
+        if pending["kind"] == "feedback" and payload is None and text.strip()[:1] not in ("", "/"):
+            # The one line a 👎 asked for: kept with the rating, and answered as a question.
+            comment = self._event(
+                state,
+                "feedback",
+                outcome="comment",
+                answer_key=str(pending.get("key") or ""),
+                text=text.strip(),
+            )
+            noted = Reply(
+                knowledge.catalog.settings.feedback.noted.get(state.language or "en"), kind="notice"
+            )
+            return replace(turn, replies=[noted, *turn.replies], events=(*turn.events, comment))
+        return turn
+
+    def _decide_after(
+        self, knowledge: Knowledge, state: ConversationState, incoming: Incoming
+    ) -> _Turn:
+        payload, text = incoming.payload, incoming.text
         form = FormState.from_dict(state.form) if state.form else None
         if payload is not None and payload.startswith("unsupported:"):
             # A sticker, photo, voice note, file or edited message: say what the bot reads.
@@ -248,6 +356,7 @@ class Engine:
         answer = answers.answer(
             knowledge, text, chosen, state.language, state.last_question, today=self._today()
         )
+        before = state
         if answer.match is not None:
             state = replace(
                 state.speaking(answer.language) if not chosen else state,
@@ -256,9 +365,138 @@ class Engine:
         if answer.match is not None and answer.match.intent_id is not None:
             intent = knowledge.catalog.intent(answer.match.intent_id)
             if "lead" in intent.tags:
+                if self._desk is not None and knowledge.catalog.settings.handoff.asks(text):
+                    # "A real person, please": a person now, not a form to fill in.
+                    asked = replace(state, last_question=before.last_question)
+                    handed = self._hand_off(knowledge, asked, incoming, answer.language)
+                    return replace(
+                        handed,
+                        state=replace(handed.state, last_question=state.last_question),
+                        answer=answer,
+                    )
                 started = self._start_form(knowledge, state, answer.language)
                 return replace(started, replies=[answer.reply, *started.replies], answer=answer)
+            return self._rateable(knowledge, _Turn(state, [answer.reply], answer), answer.language)
+        if answer.reply.kind == "clarify" and answer.match is not None:
+            options = [b.payload.partition(":")[2] for b in answer.reply.buttons]
+            question = (answer.read_as or text).strip()[:MAX_EVENT_TEXT]
+            state = replace(
+                state, form={"kind": "clarify", "question": question, "options": options}
+            )
         return _Turn(state, [answer.reply], answer)
+
+    # -- 👍/👎 and handing off -----------------------------------------------------------------
+
+    def _rateable(self, knowledge: Knowledge, turn: _Turn, lang: Language) -> _Turn:
+        """The answer with 👍/👎 under its last message, and the key that names it."""
+        if self._events is None or not turn.replies:
+            return turn
+        key = secrets.token_urlsafe(6)
+        texts = knowledge.catalog.settings.feedback
+        last = turn.replies[-1]
+        thumbs = (
+            Button(texts.up.get(lang), f"{FEEDBACK}up:{key}"),
+            Button(texts.down.get(lang), f"{FEEDBACK}down:{key}"),
+        )
+        rated = replace(last, buttons=(*last.buttons, *thumbs))
+        return replace(turn, replies=[*turn.replies[:-1], rated], answer_key=key)
+
+    def _feedback(self, knowledge: Knowledge, state: ConversationState, payload: str) -> _Turn:
+        """A 👍 or 👎 pressed under an answer: kept with that answer's question, intent, score,
+        language and catalog; a 👎 asks what the person was looking for and offers a person."""
+        catalog = knowledge.catalog
+        lang = state.language or "en"
+        _, vote, key = payload.split(":", 2) if payload.count(":") >= 2 else ("", "", "")
+        try:
+            rated = self._events.answer(key) if self._events and vote in ("up", "down") else None
+        except StorageUnavailable:
+            rated = None
+        if rated is None:
+            return _Turn(state, [Reply(catalog.lead_form.texts.stale.get(lang), kind="notice")])
+        event = replace(
+            rated,
+            kind="feedback",
+            at=self._clock(),
+            outcome=vote,
+            text=None,
+            id=None,
+            channel=state.channel,
+            conversation_id=state.conversation_id,
+            user_id=state.user_id,
+        )
+        texts = catalog.settings.feedback
+        if vote == "up":
+            return _Turn(
+                state,
+                [Reply(texts.thanks.get(lang), kind="notice")],
+                events=(event,),
+                outcome="feedback",
+            )
+        miss = replace(
+            self._miss(state, rated.text or "", "thumbs_down", rated.intent_id),
+            best_score=rated.score,
+            language=rated.language or lang,
+        )
+        offer = [Button(catalog.settings.handoff.request_button.get(lang), REQUEST)]
+        if self._desk is None:
+            offer = list(answers.buttons(catalog.settings.fallback_buttons[:1], lang))
+        sorry = Reply(texts.sorry.get(lang), tuple(offer), kind="notice")
+        waiting = replace(state, form={"kind": "feedback", "key": key})
+        return _Turn(waiting, [sorry], events=(event,), misses=(miss,), outcome="feedback")
+
+    def _hand_off(
+        self, knowledge: Knowledge, state: ConversationState, incoming: Incoming, lang: Language
+    ) -> _Turn:
+        """The prospect asks for a person (in words or with the button)."""
+        catalog = knowledge.catalog
+        if self._desk is None:
+            return _Turn(state, [self._unavailable(catalog, lang)], outcome="handoff")
+        try:
+            requested = self._desk.request(catalog, incoming, lang, state.last_question)
+        except StorageUnavailable:
+            log.warning("handoff not opened: database unavailable")
+            return _Turn(state, [Reply(catalog.replies.not_saved.get(lang), kind="notice")])
+        misses: tuple[UnansweredQuestion, ...] = ()
+        if requested.created and state.last_question:
+            misses = (self._miss(state, state.last_question, "handoff", None, lang),)
+        return _Turn(state, requested.replies, misses=misses, outcome="handoff")
+
+    @staticmethod
+    def _unavailable(catalog: Catalog, lang: Language) -> Reply:
+        """No sales desk to hand to: say so and offer the contact form."""
+        text = catalog.settings.handoff.texts.unavailable.get(lang)
+        form = Button(catalog.intent("talk_to_consultant").title.get(lang), "form:lead")
+        return Reply(text, (form,), kind="notice")
+
+    def _miss(
+        self,
+        state: ConversationState,
+        text: str,
+        reason: MissReason,
+        intent_id: str | None,
+        lang: str | None = None,
+    ) -> UnansweredQuestion:
+        return UnansweredQuestion(
+            state.channel,
+            state.conversation_id,
+            state.user_id,
+            text[:MAX_EVENT_TEXT],
+            lang or state.language or "en",
+            self._clock(),
+            best_intent=intent_id,
+            reason=reason,
+        )
+
+    def _event(self, state: ConversationState, kind: EventKind, **fields: Any) -> ConversationEvent:
+        return ConversationEvent(
+            state.channel,
+            state.conversation_id,
+            state.user_id,
+            kind,
+            self._clock(),
+            language=state.language,
+            **fields,
+        )
 
     def _lead_form(self, knowledge: Knowledge) -> LeadForm:
         return LeadForm(knowledge.catalog.lead_form, self._retention_days)
@@ -371,7 +609,9 @@ class Engine:
             if "lead" in catalog.intent(value).tags:
                 started = self._start_form(knowledge, state, lang)
                 return replace(started, replies=[reply, *started.replies])
-            return _Turn(state, [reply])
+            return self._rateable(knowledge, _Turn(state, [reply]), lang)
+        if payload == "handoff:end":  # the button of a handoff that has ended
+            return _Turn(state, [Reply(catalog.lead_form.texts.stale.get(lang), kind="notice")])
         # The payload came from the person's client (the web chat takes any): not logged.
         log.info("a pressed button is not in this catalog")
         return _Turn(state, [answers.fallback(catalog, lang)])
@@ -446,10 +686,18 @@ class Engine:
                 name = done.lead.name or ""
                 reply = Reply(message.get(lang).format(name=name), kind="form")
                 log.info("lead %s %s", done.lead.id, "created" if done.created else "updated")
-                return replace(turn, state=replace(before, form=None), replies=[reply])
+                events = turn.events
+                if not done.repeated:
+                    outcome = "created" if done.created else "updated"
+                    events = (*events, self._event(before, "lead", outcome=outcome))
+                return replace(
+                    turn, state=replace(before, form=None), replies=[reply], events=events
+                )
             if turn.export:
                 return replace(turn, replies=[self._mydata(knowledge, incoming, lang)])
             if turn.erase:
+                if self._desk is not None:  # our posts in Slack threads go too
+                    self._desk.erase(incoming.channel, incoming.user_id)
                 counts = self._privacy.erase(incoming.channel, incoming.user_id, self._clock())
                 summary = ", ".join(f"{table} {n}" for table, n in counts.items() if n) or "-"
                 text = catalog.replies.forget_done.get(lang).format(summary=summary)
@@ -477,7 +725,7 @@ class Engine:
             log.warning("delivery not recorded: database unavailable; answering without de-dup")
             return True
 
-    def _record(self, incoming: Incoming, turn: _Turn) -> None:
+    def _record(self, knowledge: Knowledge, incoming: Incoming, turn: _Turn) -> None:
         now = self._clock()
         match = turn.answer.match if turn.answer else None
         said = incoming.text if incoming.payload is None else f"[{incoming.payload}]"
@@ -500,19 +748,38 @@ class Engine:
                 for reply in turn.replies
             ),
         ]
+        misses = list(turn.misses)
+        if turn.answer and turn.answer.reply.kind == "fallback" and match is not None:
+            best = match.candidates[0] if match.candidates else None
+            misses.insert(
+                0,
+                UnansweredQuestion(
+                    *who,
+                    incoming.text[:MAX_EVENT_TEXT],
+                    turn.answer.language,
+                    now,
+                    best_intent=best.intent_id if best else None,
+                    best_score=best.score if best else None,
+                ),
+            )
+        asked = incoming.payload is None and not turn.private and incoming.text.strip()
+        turn_event = ConversationEvent(
+            *who,
+            "turn",
+            now,
+            outcome=_outcome(incoming, turn),
+            language=turn.answer.language if turn.answer else turn.state.language,
+            intent_id=match.intent_id if match else None,
+            score=match.score if match else None,
+            catalog=knowledge.catalog.fingerprint[:16],
+            answer_key=turn.answer_key,
+            text=incoming.text.strip()[:MAX_EVENT_TEXT] if asked else None,
+        )
         try:
             self._transcripts.append(entries)
-            if turn.answer and turn.answer.reply.kind == "fallback" and match is not None:
-                best = match.candidates[0] if match.candidates else None
-                self._questions.record(
-                    UnansweredQuestion(
-                        *who,
-                        incoming.text,
-                        turn.answer.language,
-                        now,
-                        best_intent=best.intent_id if best else None,
-                        best_score=best.score if best else None,
-                    )
-                )
+            for miss in misses:
+                self._questions.record(miss)
+            if self._events is not None:
+                self._events.add([turn_event, *turn.events])
         except StorageUnavailable:
             log.warning("transcript not recorded: database unavailable")

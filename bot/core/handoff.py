@@ -87,6 +87,7 @@ class Requested:
 
     replies: list[Reply]
     handoff: Handoff | None
+    created: bool = False  # a new handoff (not the one already open)
 
 
 class HandoffDesk:
@@ -126,28 +127,27 @@ class HandoffDesk:
         relays = [RelayDraft("to_thread", "open")]
         if not open_now:
             when = when_text(settings, hours.next_opening(now), "en")
-            relays.append(RelayDraft("to_thread", "notice", notice=THREAD_AFTER_HOURS,
-                                     params={"when": when}))  # fmt: skip
+            relays.append(
+                RelayDraft("to_thread", "notice", notice=THREAD_AFTER_HOURS, params={"when": when})
+            )
         handoff, created = self._handoffs.request(new, relays)
         texts = settings.texts
         if not created:
-            return Requested([Reply(texts.already_asked.get(lang), self._end(catalog, lang),
-                                    kind="notice")], handoff)  # fmt: skip
+            return Requested(
+                [Reply(texts.already_asked.get(lang), self._end(catalog, lang), kind="notice")],
+                handoff,
+            )
         self._event(handoff, "requested", now)
         if not open_now:
             self._event(handoff, "after_hours", now)
             when = when_text(settings, hours.next_opening(now), lang)
             text = texts.after_hours.get(lang).format(hours=hours.describe(), when=when)
             form = Button(catalog.intent("talk_to_consultant").title.get(lang), "form:lead")
-            return Requested([Reply(text, (form,), kind="notice")], handoff)
+            return Requested([Reply(text, (form,), kind="notice")], handoff, created=True)
         text = texts.asking.get(lang).format(minutes=settings.claim_minutes)
-        return Requested([Reply(text, self._end(catalog, lang), kind="notice")], handoff)
-
-    def unavailable(self, catalog: Catalog, lang: Language) -> Reply:
-        """No sales desk to hand to: say so and offer the contact form."""
-        text = catalog.settings.handoff.texts.unavailable.get(lang)
-        form = Button(catalog.intent("talk_to_consultant").title.get(lang), "form:lead")
-        return Reply(text, (form,), kind="notice")
+        return Requested(
+            [Reply(text, self._end(catalog, lang), kind="notice")], handoff, created=True
+        )
 
     def prospect_said(self, catalog: Catalog, handoff: Handoff, incoming: Incoming) -> list[Reply]:
         """A message from the prospect while a person holds the conversation: it goes to the
@@ -158,12 +158,19 @@ class HandoffDesk:
         if incoming.payload == END or (incoming.payload is None and settings.ends(text)):
             self.close(handoff.id, "prospect")
             return [Reply(settings.texts.prospect_closed.get(lang), kind="notice")]
+        if incoming.payload == REQUEST:
+            return [
+                Reply(
+                    settings.texts.already_asked.get(lang), self._end(catalog, lang), kind="notice"
+                )
+            ]
         if incoming.payload is not None and incoming.payload.startswith("unsupported:"):
             return [Reply(settings.texts.not_text.get(lang), kind="notice")]
         if incoming.payload is not None or not text:
             return []  # an old button of the bot's: nothing to say while a person is on
-        self._handoffs.relay(handoff.id, [RelayDraft("to_thread", "text", text=text)],
-                             self._clock())  # fmt: skip
+        self._handoffs.relay(
+            handoff.id, [RelayDraft("to_thread", "text", text=text)], self._clock()
+        )
         return []
 
     def erase(self, channel: str, user_id: str) -> int:
@@ -225,12 +232,14 @@ class HandoffDesk:
         name = handoff.rep_name or ""
         relays: list[RelayDraft] = []
         if reason == "rep":
-            relays.append(RelayDraft("to_prospect", "notice", notice=SAY_REP_CLOSED,
-                                     params={"name": name}))  # fmt: skip
+            relays.append(
+                RelayDraft("to_prospect", "notice", notice=SAY_REP_CLOSED, params={"name": name})
+            )
             relays.append(RelayDraft("to_thread", "notice", notice=THREAD_CLOSED))
         elif reason == "rep_silent":
-            relays.append(RelayDraft("to_prospect", "notice", notice=SAY_REP_SILENT,
-                                     params={"name": name}))  # fmt: skip
+            relays.append(
+                RelayDraft("to_prospect", "notice", notice=SAY_REP_SILENT, params={"name": name})
+            )
             relays.append(RelayDraft("to_thread", "notice", notice=THREAD_SILENT))
         elif reason == "prospect":
             relays.append(RelayDraft("to_thread", "notice", notice=THREAD_PROSPECT_LEFT))
@@ -254,11 +263,19 @@ class HandoffDesk:
             hours = settings.office_hours
             reply_by = hours.next_opening(now) if not hours.is_open(now) else hours.closing(now)
             relays = [
-                RelayDraft("to_prospect", "notice", notice=SAY_UNCLAIMED,
-                           params={"when": when_text(settings, reply_by, lang)}),
-                RelayDraft("to_thread", "notice", notice=THREAD_UNCLAIMED,
-                           params={"when": when_text(settings, reply_by, "en")}),
-            ]  # fmt: skip
+                RelayDraft(
+                    "to_prospect",
+                    "notice",
+                    notice=SAY_UNCLAIMED,
+                    params={"when": when_text(settings, reply_by, lang)},
+                ),
+                RelayDraft(
+                    "to_thread",
+                    "notice",
+                    notice=THREAD_UNCLAIMED,
+                    params={"when": when_text(settings, reply_by, "en")},
+                ),
+            ]
             if self._handoffs.close(handoff.id, "unclaimed", now, relays) is not None:
                 self._event(handoff, "closed", now, "unclaimed")
                 closed += 1
