@@ -13,9 +13,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from bot.app import App
 from bot.catalog_sync import CatalogRefused
 from bot.core.messages import Language
-from bot.core.questions import QuestionGroup, group_questions
+from bot.core.questions import REASONS, CharacterGrams, InboxPage, QuestionGroup
 from bot.core.staff import StaffSession
 from bot.web import catalog_files, catalog_pages
 from bot.web.console import language as _language
@@ -24,10 +25,16 @@ from bot.web.context import Web
 from intents.catalog import Catalog, Intent
 from intents.editing import EditError, clean_example
 from intents.matcher import Candidate
+from intents.semantic import Encoder
 from intents.text import guess_language, normalize
 
 NEAREST = 3  # intents offered for each group of questions
-MAX_GROUPS = 100  # groups on the questions page (the most asked first)
+INBOX_PAGE = 20  # groups on a page of the misses inbox (the most asked first)
+# Misses filed into groups while the inbox page loads (the rest wait for the next load or a
+# background step): a bounded share of the page's second.
+GROUPING_LIMIT = 500
+GROUPING_BUDGET = 0.3
+MAX_LINK_TEXT = 1000  # characters of wordings put in a new-intent link
 AUDIT_PAGE = 50
 
 
@@ -43,11 +50,14 @@ class IntentRow:
 
 @dataclass(frozen=True, slots=True)
 class GroupView:
-    """A group of unanswered questions with the intents it might belong to."""
+    """A group of misses with the intents it might belong to, and links that start a new
+    intent from it."""
 
     group: QuestionGroup
     lang: Language
     nearest: tuple[Candidate, ...]
+    new_intent: str
+    new_intent_with_reply: str | None = None
 
 
 def _file_of(catalog: Catalog, intent_id: str) -> str:
@@ -168,30 +178,34 @@ def _intent_routes(web: Web, router: APIRouter) -> None:
 
 
 def _question_routes(web: Web, router: APIRouter) -> None:
-    """Unanswered questions: add one as an example of an intent, or dismiss it."""
+    """The misses inbox: add a group's question as an example of an intent, start a new
+    intent from it, or dismiss it."""
     admin = Annotated[StaffSession, Depends(web.staff("admin"))]
     change = Annotated[StaffSession, Depends(web.changes("admin"))]
     app = web.app
     unanswered = app.storage.unanswered
 
-    def question_groups() -> tuple[list[GroupView], int, list[str]]:
-        knowledge = app.knowledge.current
-        groups = group_questions(unanswered.open_questions())
-        views = [
-            GroupView(
-                group,
-                _language(guess_language(group.text) or group.language) or "en",
-                tuple(knowledge.matcher.rank(group.text)[:NEAREST]),
-            )
-            for group in groups[:MAX_GROUPS]
-        ]
-        return views, len(groups), sorted(knowledge.catalog.intents)
-
     async def questions_page(
-        request: Request, extra: dict[str, Any], status: int = 200
+        request: Request,
+        extra: dict[str, Any],
+        status: int = 200,
+        reason: str | None = None,
+        page: int = 0,
     ) -> Response:
-        views, total, every = await asyncio.to_thread(question_groups)
-        context = {"groups": views, "total": total, "intents": every, "error": None, **extra}
+        found, views, every = await asyncio.to_thread(_inbox, app, reason, page)
+        pages = max(1, -(-found.total // INBOX_PAGE))
+        context = {
+            "groups": views,
+            "total": found.total,
+            "pending": found.pending,
+            "page": page,
+            "pages": pages,
+            "reason": reason or "",
+            "reasons": REASONS,
+            "intents": every,
+            "error": None,
+            **extra,
+        }
         return web.page(request, "admin_questions.html", context, status_code=status)
 
     @router.get("/questions")
@@ -199,12 +213,15 @@ def _question_routes(web: Web, router: APIRouter) -> None:
         request: Request,
         _: admin,
         *,
+        reason: str = "",
+        page: int = 0,
         added: str | None = None,
         at: str | None = None,
         dismissed: int | None = None,
     ) -> Response:
         notice = {"added": added, "at": at, "dismissed": dismissed}
-        return await questions_page(request, notice)
+        wanted = reason if reason in REASONS else None
+        return await questions_page(request, notice, reason=wanted, page=max(0, min(page, 10_000)))
 
     def question_ids(values: list[str] | None) -> list[int] | None:
         try:
@@ -212,6 +229,22 @@ def _question_routes(web: Web, router: APIRouter) -> None:
         except ValueError:
             return None
         return ids or None
+
+    async def chosen_ids(
+        ids: list[str] | None, group: str | None, upto: str | None
+    ) -> list[int] | None:
+        """The ids posted, and a group's open misses up to the newest the admin saw."""
+        chosen = question_ids(ids) or []
+        if group and upto:
+            try:
+                group_id, newest = int(group), int(upto)
+            except ValueError:
+                return None
+            more = await asyncio.to_thread(
+                unanswered.open_in_group, group_id, _encoder(app).name, newest
+            )
+            chosen = sorted({*chosen, *more})
+        return chosen or None
 
     @router.post("/questions/add-example")
     async def add_to_intent(
@@ -222,9 +255,11 @@ def _question_routes(web: Web, router: APIRouter) -> None:
         lang: Annotated[str, Form(max_length=8)] = "",
         intent: Annotated[str, Form(max_length=64)] = "",
         ids: Annotated[list[str] | None, Form()] = None,
+        group: Annotated[str | None, Form(max_length=20)] = None,
+        upto: Annotated[str | None, Form(max_length=20)] = None,
     ) -> Response:
         language = _language(lang)
-        chosen = question_ids(ids)
+        chosen = await chosen_ids(ids, group, upto)
         if language is None or chosen is None or not text.strip() or not intent:
             message = "Choose an intent and a language, and give the question's text and ids."
             return await questions_page(request, {"error": message}, 400)
@@ -259,13 +294,67 @@ def _question_routes(web: Web, router: APIRouter) -> None:
 
     @router.post("/questions/dismiss")
     async def dismiss(
-        request: Request, session: change, ids: Annotated[list[str] | None, Form()] = None
+        request: Request,
+        session: change,
+        ids: Annotated[list[str] | None, Form()] = None,
+        group: Annotated[str | None, Form(max_length=20)] = None,
+        upto: Annotated[str | None, Form(max_length=20)] = None,
     ) -> Response:
-        chosen = question_ids(ids)
+        chosen = await chosen_ids(ids, group, upto)
         if chosen is None:
             return await questions_page(request, {"error": "No questions were chosen."}, 400)
         count = await asyncio.to_thread(unanswered.dismiss, chosen, session.user.email)
         return RedirectResponse(f"/admin/questions?dismissed={count}", status_code=303)
+
+
+def _encoder(app: App) -> Encoder:
+    """How misses are grouped: by the matcher's sentence encoder (meaning, across languages)
+    or, without one, by character n-grams (alike wordings)."""
+    # `KnowledgeBase.encoder` is read if the catalog side offers it.
+    model: Encoder | None = getattr(app.knowledge, "encoder", None)
+    return model or CharacterGrams()
+
+
+def _inbox(app: App, reason: str | None, page: int) -> tuple[InboxPage, list[GroupView], list[str]]:
+    """File a bounded share of the waiting misses, then read one page of groups with the
+    intents nearest to each; every intent's id."""
+    unanswered = app.storage.unanswered
+    embedder = _encoder(app)
+    unanswered.group_pending(embedder, limit=GROUPING_LIMIT, budget=GROUPING_BUDGET)
+    found = unanswered.inbox(
+        embedder.name, reason=reason, offset=page * INBOX_PAGE, limit=INBOX_PAGE
+    )
+    knowledge = app.knowledge.current
+    ranked = knowledge.matcher.rank_many([group.text for group in found.groups])
+    views = [
+        GroupView(
+            group,
+            _language(guess_language(group.text) or group.language) or "en",
+            tuple(nearest[:NEAREST]),
+            new_intent_link(group, with_reply=False),
+            new_intent_link(group, with_reply=True) if group.reply else None,
+        )
+        for group, nearest in zip(found.groups, ranked, strict=True)
+    ]
+    return found, views, sorted(knowledge.catalog.intents)
+
+
+def new_intent_link(group: QuestionGroup, *, with_reply: bool) -> str:
+    """The console's new-intent form, its examples filled with the group's wordings (by
+    language) and, `with_reply`, its answer with the consultant's reply."""
+    fields: dict[str, list[str]] = {"en": [], "zh": []}
+    size = 0
+    for sample in group.samples:
+        if size + len(sample) > MAX_LINK_TEXT and size:
+            break
+        lang = guess_language(sample) or ("zh" if group.language == "zh" else "en")
+        fields[lang].append(sample)
+        size += len(sample)
+    query = {f"examples_{lang}": "\n".join(texts) for lang, texts in fields.items() if texts}
+    if with_reply and group.reply:
+        lang = guess_language(group.reply) or ("zh" if group.language == "zh" else "en")
+        query[f"answer_{lang}"] = group.reply
+    return "/admin/catalog/new?" + urlencode(query)
 
 
 def _user_routes(web: Web, router: APIRouter) -> None:
