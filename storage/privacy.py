@@ -67,6 +67,7 @@ class SqlPrivacyRegistry:
             for child in (LeadEventRow, OutboxRow):
                 query = select(child).where(child.lead_id.in_(lead_ids)).order_by(child.id)
                 found[child.__tablename__] = [_row(row) for row in session.scalars(query)]
+            # Events and handoffs read as in every store (`storage.exports`): no staff ids.
             events = (
                 select(ConversationEventRow)
                 .where(
