@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.adapters.splitting import chunks
+from bot.core.engine import FEEDBACK
 from bot.core.forms import SHARE_PHONE
 from bot.core.messages import Incoming, Reply
 
@@ -147,12 +148,17 @@ def _button(number: int, title: str, value: str) -> Json:
     }
 
 
-def action_blocks(buttons: Sequence[tuple[str, str]], prefix: str = "lingang") -> list[Json]:
-    """`(title, value)` buttons in actions blocks of at most 25."""
+def action_blocks(
+    buttons: Sequence[tuple[str, str]], prefix: str = "lingang", first: int = 0
+) -> list[Json]:
+    """`(title, value)` buttons in actions blocks of at most 25; their action ids are
+    numbered from `first` (a message's buttons in several groups keep distinct ids)."""
     blocks = []
     for start in range(0, len(buttons), MAX_ACTIONS):
         row = buttons[start : start + MAX_ACTIONS]
-        elements = [_button(start + n, title, value) for n, (title, value) in enumerate(row)]
+        elements = [
+            _button(first + start + n, title, value) for n, (title, value) in enumerate(row)
+        ]
         blocks.append(
             {
                 "type": "actions",
@@ -174,17 +180,21 @@ def context(text: str) -> Json:
 
 
 def render(reply: Reply) -> list[SlackMessage]:
-    """The messages that show `reply`: escaped, split, its buttons under the last one.
+    """The messages that show `reply`: escaped, split, its buttons under the last one, and
+    👍/👎 in a row of their own below them.
 
     Slack cannot share a phone number in one tap, so that button is left out.
     """
     pieces = chunks(escape(reply.text), MAX_SECTION)
-    buttons = [(b.title, b.payload) for b in reply.buttons if b.payload != SHARE_PHONE]
+    kept = [b for b in reply.buttons if b.payload != SHARE_PHONE]
+    buttons = [(b.title, b.payload) for b in kept if not b.payload.startswith(FEEDBACK)]
+    thumbs = [(b.title, b.payload) for b in kept if b.payload.startswith(FEEDBACK)]
     messages = []
     for index, piece in enumerate(pieces):
         blocks = [section(piece)]
         if index == len(pieces) - 1:
             blocks += action_blocks(buttons)
+            blocks += action_blocks(thumbs, prefix="lingang-feedback", first=len(buttons))
         messages.append(SlackMessage(piece, tuple(blocks)))
     return messages
 

@@ -25,6 +25,7 @@ from telegram import (
 from telegram.constants import ChatType, MessageLimit, ParseMode
 
 from bot.adapters.splitting import chunks
+from bot.core.engine import FEEDBACK
 from bot.core.forms import CONTACT_PREFIX, SHARE_PHONE
 from bot.core.messages import Incoming, Reply
 
@@ -131,12 +132,20 @@ def to_incoming(update: Update, me: Identity) -> Incoming | None:
 
 
 def _inline(reply: Reply) -> dict[str, Any] | None:
-    rows = []
+    """One button a row, but 👍/👎 side by side in the last row."""
+    rows: list[list[InlineKeyboardButton]] = []
+    thumbs: list[InlineKeyboardButton] = []
     for button in reply.buttons:
         if len(button.payload.encode()) > MAX_CALLBACK_BYTES:
             log.error("button payload %r is over Telegram's 64 bytes; left out", button.payload)
             continue
-        rows.append([InlineKeyboardButton(button.title, callback_data=button.payload)])
+        inline = InlineKeyboardButton(button.title, callback_data=button.payload)
+        if button.payload.startswith(FEEDBACK):
+            thumbs.append(inline)
+        else:
+            rows.append([inline])
+    if thumbs:
+        rows.append(thumbs)
     return InlineKeyboardMarkup(rows).to_dict() if rows else None
 
 

@@ -3,7 +3,9 @@ Translation only.
 
 A message is `{"text": "..."}` (typed) or `{"payload": "..."}` (a button pressed), with an
 optional client-chosen `"id"` that a retried POST repeats, so that it is answered once. The
-conversation is the browser's: its id comes from a cookie the route sets.
+conversation is the browser's: its id comes from a cookie the route sets. A reply is
+`{"text", "buttons": [{"title", "payload"}, ...], "kind"}`; the 👍/👎 under an answer are among
+its buttons, marked `"feedback": true`.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, model_validator
 
+from bot.core.engine import FEEDBACK
 from bot.core.forms import CONTACT_PREFIX, SHARE_PHONE
-from bot.core.messages import Incoming, Reply
+from bot.core.messages import Button, Incoming, Reply
 
 CHANNEL = "web"
 MAX_TEXT = 2000
@@ -122,16 +125,20 @@ def to_incoming(
     )
 
 
+def _button(button: Button) -> Json:
+    """A button as JSON; 👍/👎 say so (`"feedback": true`), for the page to show them small."""
+    shown: Json = {"title": button.title, "payload": button.payload}
+    if button.payload.startswith(FEEDBACK):
+        shown["feedback"] = True
+    return shown
+
+
 def render(reply: Reply) -> Json:
     """One reply as the page shows it; a browser cannot share a phone number in one tap, so
     that button is left out."""
     return {
         "text": reply.text,
-        "buttons": [
-            {"title": b.title, "payload": b.payload}
-            for b in reply.buttons
-            if b.payload != SHARE_PHONE
-        ],
+        "buttons": [_button(b) for b in reply.buttons if b.payload != SHARE_PHONE],
         "kind": reply.kind,
     }
 
