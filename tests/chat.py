@@ -8,10 +8,13 @@ from itertools import count
 from pathlib import Path
 
 from bot.core.engine import Clock, Engine, utc_now
+from bot.core.handoff import HandoffDesk
 from bot.core.messages import Button, Incoming, Reply
 from bot.core.ports import (
     ConversationStore,
     DeliveryLog,
+    EventLog,
+    Handoffs,
     LeadRepository,
     Outbox,
     PrivacyRegistry,
@@ -22,10 +25,14 @@ from bot.core.ports import (
 from intents.catalog import PACKAGED_DIR
 from intents.knowledge import KnowledgeBase
 from storage.db import Database
+from storage.events import SqlEventLog
+from storage.handoffs import SqlHandoffs
 from storage.leads import SqlLeadRepository, SqlOutbox
 from storage.memory import (
     MemoryConversationStore,
     MemoryDeliveryLog,
+    MemoryEventLog,
+    MemoryHandoffs,
     MemoryLeadRepository,
     MemoryOutbox,
     MemoryPrivacyRegistry,
@@ -52,14 +59,20 @@ class Stores:
     leads: LeadRepository
     outbox: Outbox
     privacy: PrivacyRegistry
+    events: EventLog
+    handoffs: Handoffs
 
     def engine(
         self,
         knowledge: KnowledgeBase,
         clock: Clock = utc_now,
         observer: TurnObserver | None = None,
+        *,
+        rated: bool = False,
+        desk: HandoffDesk | None = None,
     ) -> Engine:
-        """An engine wired to these stores (and to `observer`, if given)."""
+        """An engine wired to these stores (and to `observer`, if given); `rated`: with the
+        event log (answers offer 👍/👎); `desk`: people can take conversations over."""
         return Engine(
             knowledge,
             conversations=self.conversations,
@@ -71,6 +84,8 @@ class Stores:
             retention_days=365,
             clock=clock,
             observer=observer,
+            events=self.events if rated or desk is not None else None,
+            desk=desk,
         )
 
 
@@ -78,6 +93,10 @@ def memory_stores() -> Stores:
     """Every port in memory."""
     conversations, transcripts = MemoryConversationStore(), MemoryTranscriptLog()
     questions, leads = MemoryQuestionLog(), MemoryLeadRepository()
+    events, handoffs = MemoryEventLog(), MemoryHandoffs()
+    privacy = MemoryPrivacyRegistry(
+        conversations, transcripts, questions, leads, events=events, handoffs=handoffs
+    )
     return Stores(
         conversations,
         MemoryDeliveryLog(),
@@ -85,7 +104,9 @@ def memory_stores() -> Stores:
         questions,
         leads,
         MemoryOutbox(leads),
-        MemoryPrivacyRegistry(conversations, transcripts, questions, leads),
+        privacy,
+        events,
+        handoffs,
     )
 
 
@@ -99,6 +120,8 @@ def sql_stores(database: Database) -> Stores:
         SqlLeadRepository(database),
         SqlOutbox(database),
         SqlPrivacyRegistry(database),
+        SqlEventLog(database),
+        SqlHandoffs(database),
     )
 
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.engine import Engine
 from intents.knowledge import KnowledgeBase
 from storage.memory import MemoryEventLog
 from tests.chat import Chat, copy_catalog, memory_stores
@@ -18,17 +17,9 @@ class Rated:
 
     def __init__(self, knowledge: KnowledgeBase) -> None:
         self.stores = memory_stores()
-        self.events = MemoryEventLog()
-        self.engine = Engine(
-            knowledge,
-            conversations=self.stores.conversations,
-            deliveries=self.stores.deliveries,
-            transcripts=self.stores.transcripts,
-            questions=self.stores.questions,
-            leads=self.stores.leads,
-            privacy=self.stores.privacy,
-            events=self.events,
-        )
+        assert isinstance(self.stores.events, MemoryEventLog)
+        self.events = self.stores.events
+        self.engine = self.stores.engine(knowledge, rated=True)
         self.knowledge = knowledge
 
     def chat(self, user: str = "u1") -> Chat:

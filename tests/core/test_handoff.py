@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.core.engine import Engine
 from bot.core.handoff import HandoffDesk
 from intents.knowledge import KnowledgeBase
 from storage.memory import MemoryEventLog, MemoryHandoffs
@@ -35,21 +34,12 @@ class Desk:
     def __init__(self, knowledge: KnowledgeBase, at: datetime = OPEN) -> None:
         self.clock = Clock(at)
         self.stores: Stores = memory_stores()
-        self.handoffs = MemoryHandoffs()
-        self.events = MemoryEventLog()
+        assert isinstance(self.stores.handoffs, MemoryHandoffs)
+        self.handoffs = self.stores.handoffs
+        assert isinstance(self.stores.events, MemoryEventLog)
+        self.events = self.stores.events
         self.desk = HandoffDesk(self.handoffs, self.events, self.clock)
-        self.engine = Engine(
-            knowledge,
-            conversations=self.stores.conversations,
-            deliveries=self.stores.deliveries,
-            transcripts=self.stores.transcripts,
-            questions=self.stores.questions,
-            leads=self.stores.leads,
-            privacy=self.stores.privacy,
-            clock=self.clock,
-            events=self.events,
-            desk=self.desk,
-        )
+        self.engine = self.stores.engine(knowledge, clock=self.clock, desk=self.desk)
         self.knowledge = knowledge
 
     def chat(self, user: str = "u1", **kwargs: str) -> Chat:
