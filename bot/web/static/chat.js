@@ -10,6 +10,9 @@
   const send = document.getElementById("chat-send");
   const errorBox = document.getElementById("chat-error");
   let busy = false;
+  // How many messages from a person on the team this page has shown (see poll()).
+  let relayedSeen = 0;
+  const POLL_MS = 3000;
 
   // A random id per message: a retried POST repeats it, and the server answers it once.
   function messageId() {
@@ -61,23 +64,58 @@
     });
   }
 
+  // 👍/👎 answer once and quietly (no bubble of their own): the pressed one stays, marked,
+  // the other goes; a failed send puts both back.
+  function wireRating(group) {
+    group.querySelectorAll("button[data-payload]").forEach((button) => {
+      button.addEventListener("click", async () => {
+        if (busy) return;
+        const others = Array.from(group.querySelectorAll("button")).filter((b) => b !== button);
+        setChoicesDisabled(group, true);
+        button.classList.add("chosen");
+        button.setAttribute("aria-pressed", "true");
+        others.forEach((b) => { b.hidden = true; });
+        const sent = await post({ payload: button.dataset.payload }, null);
+        if (!sent) {
+          button.classList.remove("chosen");
+          button.removeAttribute("aria-pressed");
+          others.forEach((b) => { b.hidden = false; });
+          setChoicesDisabled(group, false);
+        }
+      });
+    });
+  }
+
+  function buttonGroup(className, label, buttons) {
+    const group = document.createElement("div");
+    group.className = className;
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", label);
+    buttons.forEach((choice) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "secondary";
+      button.textContent = choice.title;
+      button.dataset.payload = choice.payload;
+      group.appendChild(button);
+    });
+    return group;
+  }
+
   function addReply(reply) {
     const item = addMessage("bot", reply.text);
-    if (reply.buttons && reply.buttons.length) {
-      const group = document.createElement("div");
-      group.className = "choices";
-      group.setAttribute("role", "group");
-      group.setAttribute("aria-label", "Choices");
-      reply.buttons.forEach((choice) => {
-        const button = document.createElement("button");
-        button.type = "button";
-        button.className = "secondary";
-        button.textContent = choice.title;
-        button.dataset.payload = choice.payload;
-        group.appendChild(button);
-      });
+    const buttons = reply.buttons || [];
+    const choices = buttons.filter((b) => !b.feedback);
+    const thumbs = buttons.filter((b) => b.feedback);
+    if (choices.length) {
+      const group = buttonGroup("choices", "Choices", choices);
       item.appendChild(group);
       wireChoices(group);
+    }
+    if (thumbs.length) {
+      const group = buttonGroup("rating", "Rate this answer", thumbs);
+      item.appendChild(group);
+      wireRating(group);
     }
     scrollDown();
   }
@@ -100,12 +138,13 @@
   }
 
   // POST one message (retrying once, with the same id, if the network fails); true if sent.
+  // `shown` is the user's bubble; null shows none (a 👍/👎 shows itself under the answer).
   async function post(body, shown) {
     busy = true;
     send.disabled = true;
     form.setAttribute("aria-busy", "true");
     showError("");
-    const mine = addMessage("user", shown);
+    const mine = shown === null ? null : addMessage("user", shown);
     const request = {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
@@ -120,7 +159,7 @@
         response = await fetch("/chat/messages", request);
       }
       if (!response.ok) {
-        mine.classList.add("failed");
+        if (mine) mine.classList.add("failed");
         showError(await problemOf(response));
         return false;
       }
@@ -128,7 +167,7 @@
       data.replies.forEach(addReply);
       return true;
     } catch (_) {
-      mine.classList.add("failed");
+      if (mine) mine.classList.add("failed");
       showError("The bot could not be reached; check your connection and try again.");
       return false;
     } finally {
@@ -161,6 +200,7 @@
       const response = await fetch("/chat/history", { credentials: "same-origin" });
       if (!response.ok) return;
       const data = await response.json();
+      relayedSeen = data.relayed || 0;
       data.messages.forEach((message) => {
         const who = message.direction === "in" ? "user" : "bot";
         if (message.kept) {
@@ -174,6 +214,26 @@
     }
   }
 
+  // While a person from the team has the conversation, their messages cannot come back in
+  // the answer to a POST: ask for them every few seconds (only while the page is shown).
+  async function poll() {
+    if (document.visibilityState === "visible") {
+      try {
+        const response = await fetch("/chat/relayed?after=" + relayedSeen, {
+          credentials: "same-origin",
+        });
+        if (response.ok) {
+          const data = await response.json();
+          data.messages.forEach(addReply);
+          relayedSeen = Math.max(relayedSeen, data.count || 0);
+        }
+      } catch (_) {
+        // The network is away for a moment: ask again at the next tick.
+      }
+    }
+    window.setTimeout(poll, POLL_MS);
+  }
+
   log.querySelectorAll(".choices").forEach(wireChoices);
-  restore();
+  restore().then(() => window.setTimeout(poll, POLL_MS));
 })();
