@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from bot.catalog_edits import CatalogEditor
 from bot.catalog_sync import CatalogSync, serving_folder
+from bot.channels.handoff_delivery import (
+    ProspectChannel,
+    SlackPoster,
+    SlackProspects,
+    TelegramProspects,
+    WebProspects,
+    relay_client,
+)
+from bot.channels.handoff_relay import HandoffRelay
 from bot.channels.ratelimit import ChatRateLimiter
 from bot.channels.slack import SlackService
-from bot.channels.slack_sales import SlackSalesNotifier
+from bot.channels.slack_sales import Cards, SlackSalesNotifier
 from bot.channels.telegram import TelegramService
 from bot.config import Settings
 from bot.core.engine import Engine, utc_now
@@ -209,7 +220,8 @@ def build_app(settings: Settings) -> App:
         events=storage.events,
         desk=desk,
     )
-    relay = Relay(storage.outbox, storage.leads, open_notifier(settings, knowledge, metrics))
+    notifier = open_notifier(settings, knowledge, metrics, cards=storage.leads)
+    relay = Relay(storage.outbox, storage.leads, notifier)
     catalog = CatalogSync(knowledge, storage.catalogs, catalog_workspace(settings))
     catalog.start(settings.intents_dir)
     editor = CatalogEditor(catalog)
@@ -242,9 +254,14 @@ def read_database(storage: Storage) -> DatabaseReading:
 
 
 def open_notifier(
-    settings: Settings, knowledge: KnowledgeBase, metrics: Metrics | None = None
+    settings: Settings,
+    knowledge: KnowledgeBase,
+    metrics: Metrics | None = None,
+    *,
+    cards: Cards | None = None,
 ) -> Notifier:
-    """Where new leads are announced: the Slack sales channel, or else the log."""
+    """Where new leads are announced: the Slack sales channel (keeping where each card went
+    in `cards`), or else the log."""
     if settings.slack_bot_token is None or settings.slack_sales_channel is None:
         return LogNotifier()
     return SlackSalesNotifier(
@@ -253,6 +270,7 @@ def open_notifier(
         base_url=settings.slack_api_url,
         channel=settings.slack_sales_channel,
         errors=metrics,
+        cards=cards,
     )
 
 
@@ -294,4 +312,36 @@ def build_slack(app: App) -> SlackService | None:
         sales_channel=settings.slack_sales_channel,
         sales_usergroup=settings.slack_sales_usergroup,
         errors=app.metrics,
+        handoff=(app.desk, app.storage.handoffs) if app.desk is not None else None,
+    )
+
+
+def build_handoff_relay(
+    app: App,
+    telegram: TelegramService | None,
+    slack: SlackService | None,
+    clock: Callable[[], datetime] = utc_now,
+) -> HandoffRelay | None:
+    """The relay of handed-off conversations (sales thread <-> prospects), when there is a
+    desk (a Slack sales channel); Slack posts share a rate budget across replicas."""
+    settings = app.settings
+    token, channel = settings.slack_bot_token, settings.slack_sales_channel
+    if app.desk is None or slack is None or token is None or channel is None:
+        return None
+    poster = SlackPoster(
+        relay_client(token.get_secret_value(), settings.slack_api_url),
+        SqlRateBudget(app.storage.database, "slack"),
+    )
+    prospects: dict[str, ProspectChannel] = {"slack": SlackProspects(poster), "web": WebProspects()}
+    if telegram is not None:
+        prospects["telegram"] = TelegramProspects(telegram.bot)
+    return HandoffRelay(
+        app.storage.handoffs,
+        app.knowledge,
+        app.storage.leads,
+        app.storage.transcripts,
+        slack=poster,
+        sales_channel=channel,
+        prospects=prospects,
+        clock=clock,
     )

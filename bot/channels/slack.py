@@ -49,11 +49,14 @@ from bot.adapters.slack import (
     pressed_title,
     render,
 )
+from bot.channels.slack_handoff import SalesThreads
 from bot.channels.unclaimed import UnclaimedDeliveries
 from bot.core.answers import answer
 from bot.core.engine import Engine
+from bot.core.handoff import HandoffDesk
 from bot.core.messages import Incoming, Reply
 from bot.core.ports import (
+    Handoffs,
     LeadRepository,
     OutgoingQueue,
     PlatformErrors,
@@ -183,6 +186,7 @@ class SlackService:
         sales_usergroup: str | None = None,
         clock: Clock = lambda: datetime.now(UTC),
         errors: PlatformErrors | None = None,
+        handoff: tuple[HandoffDesk, Handoffs] | None = None,
     ) -> None:
         self._engine = engine
         self._knowledge = knowledge
@@ -212,6 +216,12 @@ class SlackService:
             ignoring_self_events_enabled=True,
         )
         self.team = SalesTeam(self.client, sales_channel, sales_usergroup)
+        # Conversations handed to the sales team: their threads (bot.channels.slack_handoff).
+        self._threads = (
+            SalesThreads(*handoff, knowledge, self.client, team=self.team, channel=sales_channel)
+            if handoff is not None and sales_channel is not None
+            else None
+        )
         self._handler: AsyncSocketModeHandler | None = None
         self._me = Identity("", "")
         self._work: set[asyncio.Task[Any]] = set()
@@ -266,6 +276,8 @@ class SlackService:
     def _wire(self) -> None:
         app = self.app
         app.middleware(self._once)
+        if self._threads is not None:  # before the DM listener: the first match takes it
+            self._threads.register(app, self._claimed, self._in_background)
         app.event("message")(self._on_event)
         app.event("app_mention")(self._on_event)
         app.action(re.compile(r"^lingang:"))(self._on_press)

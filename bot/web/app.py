@@ -2,8 +2,8 @@
 sales and admin pages and the leads API.
 
 Background work runs in the app's lifespan: the Telegram bot (polling or webhook), the Slack
-app (HTTP, or Socket Mode), the delivery of sales notifications from the outbox, and the retry
-of kept messages.
+app (HTTP, or Socket Mode), the delivery of sales notifications from the outbox, the retry
+of kept messages, and the relay and timers of conversations handed to a person.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 
-from bot.app import App
+from bot.app import App, build_handoff_relay
 from bot.channels.slack import SlackService
 from bot.channels.telegram import TelegramService
 from bot.core.ports import StorageUnavailable
@@ -37,6 +37,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105  (a header name,
 MAX_UPDATE_BYTES = 1_000_000
 OUTBOX_INTERVAL = 5.0
 RESEND_INTERVAL = 10.0
+HANDOFF_INTERVAL = 2.0  # relaying handed-off conversations, and their claim/silence timers
 
 
 async def _every(seconds: float, work: Callable[[], Awaitable[object]], name: str) -> None:
@@ -81,6 +82,18 @@ def _lifespan(
             tasks.append(
                 asyncio.create_task(_every(RESEND_INTERVAL, slack.resend_kept, "slack resend"))
             )
+        # Conversations handed to a person: relay both ways, and close those nobody took or
+        # whose consultant went quiet (every replica; each item and each close happens once).
+        handoffs = build_handoff_relay(app, telegram, slack)
+        desk = app.desk
+        if handoffs is not None and desk is not None:
+            relay = handoffs
+
+            async def handoff_work() -> None:
+                await asyncio.to_thread(desk.sweep, app.knowledge.current.catalog)
+                await relay.run_once()
+
+            tasks.append(asyncio.create_task(_every(HANDOFF_INTERVAL, handoff_work, "handoffs")))
         # The weekly list of answers to review, to the sales channel (one replica posts it).
         digest = slack_digest(app.settings, app.knowledge, app.storage.periodic, slack)
         if digest is not None:

@@ -23,8 +23,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from bot.adapters import web as web_chat
+from bot.channels.handoff_relay import unmark
 from bot.core import answers
 from bot.core.engine import language_of
+from bot.core.handoff import notice_buttons
+from bot.core.messages import Reply
+from bot.core.records import TranscriptEntry
 from bot.web.context import Web, client_of, cross_site, is_local
 
 COOKIE = "lingang_chat"
@@ -84,8 +88,14 @@ def _is_json(request: Request) -> bool:
     return media_type == "application/json"
 
 
+def _relayed(entries: list[TranscriptEntry]) -> list[TranscriptEntry]:
+    """The messages a person from the team sent (or the bot said about them) while the
+    conversation was handed over: the page has no push, so it polls for these."""
+    return [e for e in entries if e.direction == "out" and unmark(e.intent_id) is not None]
+
+
 def routes(web: Web) -> APIRouter:
-    """`GET /`, `POST /chat/messages`, `GET /chat/history`."""
+    """`GET /`, `POST /chat/messages`, `GET /chat/history`, `GET /chat/relayed`."""
     router = APIRouter()
     window = SlidingWindow(web.app.settings.web_chat_per_minute)
 
@@ -167,6 +177,27 @@ def routes(web: Web) -> APIRouter:
             }
             for e in entries
         ]
-        return JSONResponse({"messages": messages}, headers=NO_STORE)
+        relayed = len(_relayed(entries))
+        return JSONResponse({"messages": messages, "relayed": relayed}, headers=NO_STORE)
+
+    @router.get("/chat/relayed", include_in_schema=False)
+    async def chat_relayed(request: Request, after: int = 0) -> Response:
+        """What reached the browser's conversation from a person on the team (and the bot's
+        notices about it) after the first `after` such messages; `count` is how many there
+        are in all. The page asks every few seconds."""
+        conversation = _conversation_of(request)
+        if conversation is None:
+            return JSONResponse({"messages": [], "count": 0}, headers=NO_STORE)
+        entries = await asyncio.to_thread(
+            web.app.storage.transcripts.conversation, web_chat.CHANNEL, conversation
+        )
+        relayed = _relayed(entries)
+        catalog = web.app.knowledge.current.catalog
+        messages = []
+        for entry in relayed[max(0, after) :]:
+            notice, lang = unmark(entry.intent_id) or (None, "en")
+            buttons = notice_buttons(catalog, notice, language_of(lang) or "en") if notice else ()
+            messages.append(web_chat.render(Reply(entry.text, buttons, kind="notice")))
+        return JSONResponse({"messages": messages, "count": len(relayed)}, headers=NO_STORE)
 
     return router

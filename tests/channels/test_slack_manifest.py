@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from bot.channels.slack import COMMANDS, EVENTS
+from bot.channels.slack_handoff import EVENTS as THREAD_EVENTS
 
 MANIFEST: dict[str, Any] = yaml.safe_load(
     (Path(__file__).resolve().parents[2] / "slack-manifest.yml").read_text(encoding="utf-8")
@@ -16,18 +17,22 @@ MANIFEST: dict[str, Any] = yaml.safe_load(
 NEEDED = {
     "app_mentions:read": "app_mention events",
     "im:history": "message.im events",
-    "chat:write": "chat.postMessage, chat.update",
+    "chat:write": "chat.postMessage, chat.update, chat.delete, chat.postEphemeral",
     "commands": "the slash commands",
     "channels:read": "conversations.members of a public sales channel",
     "groups:read": "conversations.members of a private sales channel",
     "usergroups:read": "usergroups.users.list",
+    "channels:history": "message.channels events (handoff threads)",
+    "groups:history": "message.groups events (handoff threads, private channel)",
+    "users:read": "users.info (the consultant's display name)",
 }
 
 
 def test_the_manifest_declares_the_commands_and_events_the_code_handles() -> None:
     commands = MANIFEST["features"]["slash_commands"]
     assert tuple(c["command"] for c in commands) == COMMANDS
-    assert tuple(MANIFEST["settings"]["event_subscriptions"]["bot_events"]) == EVENTS
+    events = tuple(MANIFEST["settings"]["event_subscriptions"]["bot_events"])
+    assert events == EVENTS + THREAD_EVENTS
     assert MANIFEST["settings"]["interactivity"]["is_enabled"] is True
 
 

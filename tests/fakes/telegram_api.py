@@ -45,6 +45,7 @@ class FakeBotApi:
     outages: dict[str, tuple[str, float]] = field(default_factory=dict)  # method -> fault, until
     slow_seconds: float = SLOW  # how long a "slow" call takes
     arrived: list[str] = field(default_factory=list)  # methods, as requests come in
+    blocked: set[int] = field(default_factory=set)  # chats whose person blocked the bot (403)
     _next_message: int = 100
     _next_update: int = 1000
     _lock: threading.Condition = field(default_factory=threading.Condition)
@@ -154,6 +155,8 @@ class FakeBotApi:
             self._lock.notify_all()
             fault = self.faults[method].pop(0) if self.faults[method] else None
             fault = fault or self._outage(method)
+            if not fault and method == "sendMessage" and _chat(params) in self.blocked:
+                fault = "403"
         if fault == "slow":  # answers, but only after a while
             time.sleep(self.slow_seconds)
             fault = None
@@ -174,6 +177,13 @@ class FakeBotApi:
                 "parameters": {"retry_after": 1},
             }
             return _reply(request, 429, body)
+        if fault == "403":
+            body = {
+                "ok": False,
+                "error_code": 403,
+                "description": "Forbidden: bot was blocked by the user",
+            }
+            return _reply(request, 403, body)
         if fault == "500":
             return _reply(
                 request,
@@ -234,6 +244,13 @@ class _QuietServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         if not isinstance(sys.exc_info()[1], ConnectionError):
             super().handle_error(request, client_address)
+
+
+def _chat(params: dict[str, Any]) -> int | None:
+    try:
+        return int(params.get("chat_id", ""))
+    except (TypeError, ValueError):
+        return None
 
 
 def _value(text: str) -> Any:
