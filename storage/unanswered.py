@@ -40,7 +40,11 @@ from storage.models import (
 )
 
 MAX_OPEN = 2000
-GROUP_BATCH = 16  # misses embedded at a time: a step's cost is known before the next one
+# Misses filed per step: the first step is small (a sentence encoder takes up to 9 ms for a
+# long question), later ones sized from it to take about `STEP_SECONDS`.
+FIRST_STEP = 16
+MAX_STEP = 512
+STEP_SECONDS = 0.1
 EXAMPLES = 20  # newest questions read per group shown (their ids go with the group's actions)
 MAX_DETAIL = 2000  # characters of a comment or a consultant's reply shown
 
@@ -105,7 +109,7 @@ class SqlUnanswered:
         now: datetime | None = None,
     ) -> int:
         """File up to `limit` open misses not yet grouped under `encoder`, newest first, in
-        steps of `GROUP_BATCH`; no step starts after `budget` seconds. How many were filed.
+        steps; no step starts after `budget` seconds. How many were filed.
 
         Two replicas filing the same misses at once: one step wins, the other files nothing.
         """
@@ -120,10 +124,12 @@ class SqlUnanswered:
                     ~exists().where(M.group_id == QuestionGroupRow.id),
                 )
             )
+        step = FIRST_STEP
         while filed < limit:
-            if budget is not None and time.monotonic() - started >= budget:
+            begun = time.monotonic()
+            if budget is not None and begun - started >= budget:
                 break
-            batch = self._ungrouped(model, min(GROUP_BATCH, limit - filed))
+            batch = self._ungrouped(model, min(step, limit - filed))
             if not batch:
                 break
             vectors = embed_questions(encoder, [text for _, text in batch])
@@ -141,6 +147,8 @@ class SqlUnanswered:
             except IntegrityError:
                 break  # another replica filed these meanwhile
             filed += len(batch)
+            each = (time.monotonic() - begun) / len(batch)
+            step = max(FIRST_STEP, min(MAX_STEP, int(STEP_SECONDS / max(each, 1e-6))))
         return filed
 
     def pending(self, model: str) -> int:
