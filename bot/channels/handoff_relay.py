@@ -36,7 +36,9 @@ Clock = Callable[[], datetime]
 FIRST_RETRY = timedelta(seconds=5)
 LAST_RETRY = timedelta(minutes=10)
 ROUNDS = 5  # `due` gives one item per handoff and direction: take a few rounds per run
-LEASE_MARGIN = timedelta(seconds=5)  # leave an item alone this close to its lease's end
+# How long a replica holds the items it took: a replica that dies holding some delays them
+# this long (another one takes them then).
+RELAY_LEASE = LEASE
 LEAD_SEARCH = 500  # leads of the channel looked through for the prospect's own
 # Transcript entries of relayed messages are marked in `intent_id`: `handoff:rep:<lang>` for a
 # consultant's words, `handoff:<notice>:<lang>` for a notice (the web chat re-creates its
@@ -73,7 +75,7 @@ class HandoffRelay:
         sales_channel: str,
         prospects: Mapping[str, ProspectChannel],
         clock: Clock = lambda: datetime.now(UTC),
-        lease: timedelta = LEASE,
+        lease: timedelta | None = None,
     ) -> None:
         self._handoffs = handoffs
         self._knowledge = knowledge
@@ -83,7 +85,8 @@ class HandoffRelay:
         self._sales_channel = sales_channel
         self._prospects = dict(prospects)
         self._clock = clock
-        self._lease = lease
+        self._lease = lease or RELAY_LEASE
+        self._sending: set[asyncio.Future[bool]] = set()
 
     async def run_once(self, limit: int = 20) -> int:
         """Deliver what is due (a few rounds, so a burst does not wait for the next run);
@@ -101,13 +104,24 @@ class HandoffRelay:
             delivered += sum(done)
         return delivered
 
+    async def finish(self, grace: float) -> None:
+        """At shutdown, after the loop was cancelled: let the items being sent settle, so a
+        message that went out is not sent again by the next replica."""
+        if self._sending:
+            await asyncio.wait(list(self._sending), timeout=grace)
+
     async def _lane(self, items: list[RelayItem], claimed_at: datetime) -> int:
         delivered = 0
+        margin = self._lease / 3  # leave an item alone this close to its lease's end
         for item in items:
-            if self._clock() >= claimed_at + self._lease - LEASE_MARGIN:
+            if self._clock() >= claimed_at + self._lease - margin:
                 break  # another replica may have it by now; it is due again anyway
+            # Shielded: cancelling the loop (shutdown) does not cut a send from its settling.
+            sending = asyncio.ensure_future(self._one(item))
+            self._sending.add(sending)
+            sending.add_done_callback(self._sending.discard)
             try:
-                if await self._one(item):
+                if await asyncio.shield(sending):
                     delivered += 1
             except StorageUnavailable:
                 log.warning("relay item %d: database unavailable; tried again later", item.id)

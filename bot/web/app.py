@@ -105,6 +105,8 @@ def _lifespan(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if handoffs is not None:  # a message being relayed is settled, not sent again
+                await handoffs.finish(app.settings.grace_seconds)
             if slack is not None:
                 await slack.stop(app.settings.grace_seconds)
             if telegram is not None:

@@ -217,7 +217,9 @@ def running_site(settings: Settings, tg: FakeBotApi, sl: FakeSlackApi) -> Iterat
     app = build_app(settings)
     try:
         telegram, slack = build_telegram(app), build_slack(app)
-        with TestClient(create_app(app, telegram, slack)) as client:
+        # On 127.0.0.1 the web chat's cookie is not Secure-only, so the client sends it back.
+        web = create_app(app, telegram, slack)
+        with TestClient(web, base_url="http://127.0.0.1:8000") as client:
             yield Site(app, client, tg, sl, (telegram, slack))
     finally:
         app.close()
