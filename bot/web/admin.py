@@ -34,6 +34,7 @@ INBOX_PAGE = 20  # groups on a page of the misses inbox (the most asked first)
 # background step): a bounded share of the page's second.
 GROUPING_LIMIT = 500
 GROUPING_BUDGET = 0.3
+BACKGROUND_BUDGET = 2.0  # seconds of one background filing step
 MAX_LINK_TEXT = 1000  # characters of wordings put in a new-intent link
 AUDIT_PAGE = 50
 
@@ -313,6 +314,12 @@ def _encoder(app: App) -> Encoder:
     # `KnowledgeBase.encoder` is read if the catalog side offers it.
     model: Encoder | None = getattr(app.knowledge, "encoder", None)
     return model or CharacterGrams()
+
+
+def file_misses(app: App, budget: float = BACKGROUND_BUDGET) -> int:
+    """File waiting misses into groups for `budget` seconds at most (a background step, so
+    that a flood is grouped before an admin opens the inbox); how many were filed."""
+    return app.storage.unanswered.group_pending(_encoder(app), budget=budget)
 
 
 def _inbox(app: App, reason: str | None, page: int) -> tuple[InboxPage, list[GroupView], list[str]]:

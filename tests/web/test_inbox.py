@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from bot.app import App
 from bot.core.records import MissReason, UnansweredQuestion
-from bot.web.admin import GROUPING_LIMIT, INBOX_PAGE
+from bot.web.admin import GROUPING_LIMIT, INBOX_PAGE, file_misses
 from tests.web.conftest import staff_client
 
 START = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
@@ -172,3 +172,17 @@ def test_a_flood_of_long_questions_is_grouped_a_bounded_share_per_load(
     waiting = int(re.findall(r"(\d+) more question\(s\) are still being grouped", page)[0])
     assert 100 <= waiting < flood
     assert len(sections(page)) == INBOX_PAGE
+
+
+def test_a_background_step_files_the_waiting_misses_before_the_page_is_opened(
+    site_app: App, site: TestClient
+) -> None:
+    staff_client(site_app, site, "admin")
+    for minute in range(50):
+        miss(site_app, f"question {minute} " * 30, minute)
+    assert site_app.storage.unanswered.pending("char-grams-v1") == 50
+
+    assert file_misses(site_app) == 50
+
+    assert site_app.storage.unanswered.pending("char-grams-v1") == 0
+    assert "still being grouped" not in site.get("/admin/questions").text
