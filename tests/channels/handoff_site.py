@@ -121,6 +121,17 @@ class Site:
         )
         assert response.status_code == 200
 
+    def prospect_presses(self, payload: str, chat: int = PROSPECT_CHAT) -> None:
+        """A button press of the prospect on Telegram, by webhook."""
+        from tests.fakes.telegram_api import press  # noqa: PLC0415
+
+        self.updates += 1
+        update = {"update_id": self.updates, **press(payload, chat)}
+        response = self.client.post(
+            "/telegram/webhook", json=update, headers={SECRET_HEADER: SECRET}
+        )
+        assert response.status_code == 200
+
     def telegram_texts(self, chat: int = PROSPECT_CHAT) -> list[str]:
         """What the bot sent to the chat so far."""
         return [str(p["text"]) for p in self.telegram.sent() if p.get("chat_id") == str(chat)]

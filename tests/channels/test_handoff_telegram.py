@@ -181,3 +181,20 @@ def test_outside_office_hours_the_prospect_gets_the_form_and_the_thread_says_so(
     site.prospect_says("how big is Lingang?")
     site.telegram_wait("119.5")
     assert post
+
+
+def test_forget_deletes_our_posts_in_the_thread(site: Site) -> None:
+    ts = taken(site)
+    site.prospect_says("my company makes chips")
+    said = site.thread_wait(ts, "my company makes chips")
+    assert said
+    site.prospect_says("/forget")
+    site.telegram_wait("cannot be undone")
+    site.prospect_presses("privacy:erase")
+    site.telegram_wait("Done: erased")
+    site.thread_wait(ts, "erased their data")
+    deleted = {str(p["ts"]) for p in site.slack.sent("chat.delete")}
+    assert ts in deleted, "the first post, with the conversation so far"
+    left = [m for (c, _), m in site.slack.messages.items() if c == SALES]
+    assert not any("chips" in str(m) or "119.5" in str(m) for m in left)
+    assert site.app.storage.transcripts.conversation("telegram", "777") == []

@@ -64,6 +64,7 @@ class FakeSlackApi:
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     outages: dict[str, tuple[str, float]] = field(default_factory=dict)  # method -> fault, until
     slow_seconds: float = SLOW  # how long a "slow" call takes
+    strict_deletes: bool = False  # chat.delete of an unknown message: message_not_found
     _next_ts: int = 100
     _lock: threading.Condition = field(default_factory=threading.Condition)
     _server: ThreadingHTTPServer | None = None
@@ -290,7 +291,9 @@ class FakeSlackApi:
     def _delete(self, params: dict[str, Any]) -> dict[str, Any]:
         channel, ts = str(params.get("channel", "")), str(params.get("ts", ""))
         with self._lock:
-            self.messages.pop((channel, ts), None)
+            found = self.messages.pop((channel, ts), None)
+        if found is None and self.strict_deletes:
+            return {"ok": False, "error": "message_not_found"}
         return {"ok": True, "channel": channel, "ts": ts}
 
     def _members(self, params: dict[str, Any]) -> dict[str, Any]:
