@@ -141,14 +141,18 @@ class SlackPoster:
 
 @dataclass(frozen=True, slots=True)
 class SlackProspects:
-    """Prospects in a Slack DM: the conversation id is the DM channel."""
+    """Prospects on Slack: in a DM the conversation id is the DM channel; in a channel it is
+    `channel/thread_ts` (`bot.adapters.slack.Place`), and the reply goes to that thread."""
 
     poster: SlackPoster
 
     async def deliver(self, handoff: Handoff, reply: Reply) -> None:
-        """Post `reply` in the DM."""
+        """Post `reply` where the prospect talks to the bot."""
+        channel, _, thread = handoff.conversation_id.partition("/")
+        if thread.startswith("private/"):  # /lingang's private answers: nowhere to post
+            raise Unreachable("refused", "a private answer has no conversation to post in")
         for message in slack_adapter.render(reply):
-            await self.poster.post(handoff.conversation_id, message)
+            await self.poster.post(channel, message, thread or None)
 
 
 @dataclass(frozen=True, slots=True)

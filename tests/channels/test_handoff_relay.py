@@ -191,3 +191,24 @@ def test_every_thread_notice_of_the_desk_has_words_in_sales_yaml(
     assert len(names) >= 7
     notices = knowledge.current.catalog.sales.handoff.notices
     assert [n for n in names if notices.text(n) is None] == []
+
+
+async def test_a_prospect_in_a_channel_thread_is_answered_in_that_thread(
+    desk: Desk, slack: FakeSlackApi
+) -> None:
+    handoff_id = desk.request("slack", "C0PUBLIC/1700000001.000100")
+    await desk.run()
+    assert desk.desk.claim(handoff_id, REP, "Mei") is not None
+    await desk.run()
+    [joined] = [p for p in slack.sent() if p["channel"] == "C0PUBLIC"]
+    assert joined["thread_ts"] == "1700000001.000100"
+
+
+async def test_a_delete_may_name_its_channel(desk: Desk, slack: FakeSlackApi) -> None:
+    handoff_id = desk.request()
+    await desk.run()
+    card = RelayDraft("to_thread", "delete", target_ts="9.000001", params={"channel": "C0CARDS"})
+    desk.stores.handoffs.relay(handoff_id, [card], START)
+    assert await desk.run() == 1
+    [deleted] = slack.sent("chat.delete")
+    assert (deleted["channel"], deleted["ts"]) == ("C0CARDS", "9.000001")
