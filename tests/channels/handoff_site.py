@@ -181,9 +181,12 @@ class Site:
         )
         assert response.status_code == 200, response.text
 
-    def press(self, action_id: str, ts: str, user: str = REP) -> None:
-        """A consultant presses a button on the thread's first post."""
-        message = self.slack.message(SALES, ts)
+    def press(
+        self, action_id: str, ts: str, user: str = REP, shown: dict[str, Any] | None = None
+    ) -> None:
+        """A consultant presses a button on the thread's first post (as it is now, or as
+        `shown` on a screen that was not updated yet)."""
+        message = shown or self.slack.message(SALES, ts)
         assert message is not None
         value = next(
             e["value"]

@@ -212,3 +212,29 @@ async def test_a_delete_may_name_its_channel(desk: Desk, slack: FakeSlackApi) ->
     assert await desk.run() == 1
     [deleted] = slack.sent("chat.delete")
     assert (deleted["channel"], deleted["ts"]) == ("C0CARDS", "9.000001")
+
+
+async def test_the_first_post_shows_the_fields_of_the_prospects_lead(
+    desk: Desk, slack: FakeSlackApi
+) -> None:
+    desk.stores.leads.submit(
+        LeadSubmission(
+            submission_id="s2",
+            channel="slack",
+            user_id="U0001",
+            conversation_id=DM,
+            language="en",
+            notice_version="1",
+            consented_at=START,
+            submitted_at=START,
+            answers={"name": "Ann Lee", "company": "Chipworks"},
+            score=40,
+        )
+    )
+    desk.request()
+    await desk.run()
+    [opening] = slack.sent()
+    shown = str(opening["blocks"])
+    assert "Ann Lee" in shown
+    assert "Chipworks" in shown
+    assert "Lead #1" in shown

@@ -24,6 +24,7 @@ from tests.channels.handoff_site import (
     wait_until,
 )
 from tests.fakes.slack_api import FakeSlackApi
+from tests.fakes.slack_requests import channel_message
 from tests.fakes.telegram_api import FakeBotApi
 
 __all__ = ["fakes", "fast_loop"]  # fixtures
@@ -198,3 +199,40 @@ def test_forget_deletes_our_posts_in_the_thread(site: Site) -> None:
     left = [m for (c, _), m in site.slack.messages.items() if c == SALES]
     assert not any("chips" in str(m) or "119.5" in str(m) for m in left)
     assert site.app.storage.transcripts.conversation("telegram", "777") == []
+
+
+def test_a_retried_slack_event_relays_the_reply_once(site: Site) -> None:
+    ts = taken(site)
+    envelope = channel_message("Only once, please.", REP, SALES, thread_ts=ts)
+    site.slack_post(envelope)
+    site.slack_post(envelope)  # Slack's retry of the same event_id
+    site.telegram_wait("Only once, please.")
+    site.rep_says(ts, "And this after it.")
+    site.telegram_wait("And this after it.")
+    assert sum("Only once" in t for t in site.telegram_texts()) == 1
+
+
+def test_only_the_sales_team_can_take_it(site: Site) -> None:
+    ts = asked_for_a_person(site)
+    site.press("handoff:take", ts, user="U0STRANGER")
+    refusal = wait_until(lambda: site.slack.sent("chat.postEphemeral"))
+    assert refusal[0]["user"] == "U0STRANGER"
+    assert "Only members of the sales channel" in refusal[0]["text"]
+    handoff = site.app.storage.handoffs.by_thread(SALES, ts)
+    assert handoff is not None
+    assert handoff.status == "waiting"
+
+
+def test_the_second_taker_is_told_someone_else_has_it(site: Site) -> None:
+    ts = asked_for_a_person(site)
+    seen = site.slack.message(SALES, ts)  # on the other consultant's screen, not updated yet
+    site.press("handoff:take", ts)
+    site.telegram_wait(f"{REP_NAME} from our team has joined")
+    site.press("handoff:take", ts, user=OTHER_REP, shown=seen)
+    post = wait_until(
+        lambda: (m := site.slack.message(SALES, ts)) and "Already taken" in str(m) and m
+    )
+    assert f"Already taken by <@{REP}>" in str(post["blocks"])
+    handoff = site.app.storage.handoffs.by_thread(SALES, ts)
+    assert handoff is not None
+    assert handoff.claimed_by == REP
