@@ -17,6 +17,7 @@ Items of one destination are sent one after another, destinations side by side.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping
@@ -125,7 +126,18 @@ class HandoffRelay:
                     delivered += 1
             except StorageUnavailable:
                 log.warning("relay item %d: database unavailable; tried again later", item.id)
+            except Exception:  # a bug must not stop the lane, nor hold the item forever
+                log.exception("relay item %d failed", item.id)
+                await self._later(item, "unexpected error")
         return delivered
+
+    async def _later(self, item: RelayItem, error: str) -> None:
+        """Try the item again after a backoff (best effort: its lease runs out anyway)."""
+        wait = min(FIRST_RETRY * 2**item.attempts, LAST_RETRY)
+        with contextlib.suppress(StorageUnavailable):
+            await asyncio.to_thread(
+                self._handoffs.relay_failed, item.id, error, self._clock() + wait
+            )
 
     async def _one(self, item: RelayItem) -> bool:
         """Deliver one item and settle it; whether it was delivered."""

@@ -238,3 +238,18 @@ async def test_the_first_post_shows_the_fields_of_the_prospects_lead(
     assert "Ann Lee" in shown
     assert "Chipworks" in shown
     assert "Lead #1" in shown
+
+
+async def test_an_item_that_breaks_is_put_off_and_the_others_go_on(
+    desk: Desk, slack: FakeSlackApi
+) -> None:
+    first = desk.request()
+    second = desk.request("slack", "D0OTHER")
+    await desk.run()
+    broken = RelayDraft("to_prospect", "notice", notice="joined")  # its {name} is missing
+    desk.stores.handoffs.relay(first, [broken], START)
+    desk.stores.handoffs.relay(second, [RelayDraft("to_prospect", "text", text="hi")], START)
+    assert await desk.run() == 1
+    assert [p["channel"] for p in slack.sent()][-1] == "D0OTHER"
+    [again] = desk.stores.handoffs.due(START + timedelta(seconds=6))
+    assert (again.handoff_id, again.attempts) == (first, 1)
