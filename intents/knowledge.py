@@ -90,6 +90,12 @@ class KnowledgeBase:
         """The knowledge to answer the next message with."""
         return self._current
 
+    @property
+    def encoder(self) -> Encoder | None:
+        """The sentence-embedding model the matcher uses, if any (the misses inbox groups
+        questions by meaning with it, across English and Chinese)."""
+        return self._encoder
+
     def reload(self) -> Knowledge:
         """Build from the files again and swap; on `CatalogError` the old one stays in use."""
         return self.install(self.build(self._directory))

@@ -38,6 +38,7 @@ MAX_UPDATE_BYTES = 1_000_000
 OUTBOX_INTERVAL = 5.0
 RESEND_INTERVAL = 10.0
 HANDOFF_INTERVAL = 2.0  # relaying handed-off conversations, and their claim/silence timers
+INBOX_INTERVAL = 30.0  # filing new misses into the inbox's groups
 
 
 async def _every(seconds: float, work: Callable[[], Awaitable[object]], name: str) -> None:
@@ -94,6 +95,13 @@ def _lifespan(
                 await relay.run_once()
 
             tasks.append(asyncio.create_task(_every(HANDOFF_INTERVAL, handoff_work, "handoffs")))
+        # Misses are filed into groups in small steps, so a flood is grouped before an admin
+        # opens the inbox (the page itself files only a bounded share).
+        tasks.append(
+            asyncio.create_task(
+                _every(INBOX_INTERVAL, lambda: asyncio.to_thread(admin.file_misses, app), "inbox")
+            )
+        )
         # The weekly list of answers to review, to the sales channel (one replica posts it).
         digest = slack_digest(app.settings, app.knowledge, app.storage.periodic, slack)
         if digest is not None:

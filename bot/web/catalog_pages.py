@@ -31,6 +31,9 @@ from intents.intent_yaml import render_intent
 
 NEW_FILE = "new"  # the file choice "a new file", named in `new_file`
 MAX_QUESTION = 2000
+# Fields a link may fill in on the new-intent form (the misses inbox), and how much of each.
+PREFILLED = ("examples_en", "examples_zh", "answer_en", "answer_zh")
+MAX_PREFILL = 4000
 
 
 @dataclass(slots=True)
@@ -92,7 +95,12 @@ def _editor_routes(web: Web, router: APIRouter) -> None:
 
     @router.get("/catalog/new")
     async def new_intent(request: Request, _: admin) -> Response:
-        editor = Editor("", True, dict.fromkeys(FIELDS, ""), "absent")
+        # The misses inbox starts an intent with the questions as examples and, from a
+        # handoff, the consultant's reply as the draft answer: a draft to check, not saved.
+        values = dict.fromkeys(FIELDS, "")
+        for name in PREFILLED:
+            values[name] = request.query_params.get(name, "")[:MAX_PREFILL]
+        editor = Editor("", True, values, "absent")
         return _show(web, request, editor)
 
     @router.get("/intents/{intent_id}/edit")

@@ -95,7 +95,10 @@ def test_new_intent_links_carry_the_wordings_and_the_consultants_reply(
     assert plain["examples_en"] == [f"{TEA} please\n{TEA}"]
     assert "answer_en" not in plain
     assert with_reply["answer_en"] == [REPLY]
-    assert site.get(links[0]).status_code == 200  # the form opens (prefilled once it reads them)
+    form = site.get(links[1])
+    assert form.status_code == 200
+    assert html.escape(REPLY, quote=False) in form.text  # the draft answer
+    assert html.escape(TEA, quote=False) in form.text  # the examples
 
 
 def test_the_reason_filter_shows_only_groups_with_that_reason(
