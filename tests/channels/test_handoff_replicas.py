@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from tests.channels.handoff_site import (
     fast_loop,
     running_site,
     settings_for,
+    wait_until,
 )
 from tests.databases import PostgresUnreachable, fresh_postgres, unavailable
 from tests.fakes.slack_api import FakeSlackApi
@@ -29,6 +31,23 @@ from tests.fakes.telegram_api import FakeBotApi
 
 __all__ = ["fakes", "fast_loop"]  # fixtures
 ROUNDS = 6
+
+
+def said(site: Site, text: str) -> bool:
+    """Whether the prospect's message is in the conversation's transcript."""
+    entries = site.app.storage.transcripts.conversation("telegram", "777")
+    return any(e.text == text for e in entries)
+
+
+def queued(site: Site, count: int) -> bool:
+    """Whether `count` of the consultant's messages were queued for the prospect."""
+    exported = site.app.storage.privacy.export("telegram", "777")
+    messages: list[dict[str, object]] = [
+        message
+        for handoff in exported.get("handoffs", [])
+        for message in handoff["messages"]  # type: ignore[attr-defined]
+    ]
+    return count <= len([m for m in messages if m["direction"] == "to_prospect"])
 
 
 @pytest.fixture
@@ -74,9 +93,13 @@ def test_two_replicas_and_a_restart_lose_nothing_and_send_nothing_twice(
                     b_running = running_site(settings("b"), tg, sl)
                     b = b_running.__enter__()
                     b.updates = 7000
-                site = a if number % 2 else b
-                site.prospect_says(f"question {number}")
+                # Each side writes after the other's message was taken in (acknowledged
+                # events are handled in the background, so two at once may swap places).
+                question = f"question {number}"
+                (a if number % 2 else b).prospect_says(question)
+                wait_until(partial(said, a, question), what=question)
                 (b if number % 2 else a).rep_says(ts, f"answer {number}")
+                wait_until(partial(queued, a, number + 1), what=f"answer {number}")
             a.thread_wait(ts, f"question {ROUNDS - 1}")
             a.telegram_wait(f"answer {ROUNDS - 1}")
         finally:
