@@ -236,3 +236,13 @@ def test_the_second_taker_is_told_someone_else_has_it(site: Site) -> None:
     handoff = site.app.storage.handoffs.by_thread(SALES, ts)
     assert handoff is not None
     assert handoff.claimed_by == REP
+
+
+def test_a_telegram_429_is_waited_out_and_the_reply_sent_once(site: Site) -> None:
+    ts = taken(site)
+    site.telegram.fail_next("sendMessage", "429")
+    site.rep_says(ts, "After the pause.")
+    site.telegram_wait("After the pause.")
+    limited = [c for c in site.telegram.calls if c.params.get("fault") == "429"]
+    assert len(limited) == 1
+    assert sum("After the pause." in t for t in site.telegram_texts()) == 1
