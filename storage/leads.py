@@ -300,6 +300,17 @@ class SqlLeadRepository:
             return None
         return found.card_channel, found.card_ts
 
+    def cards_of(self, channel: str, user_id: str) -> list[tuple[str, str]]:
+        """Where the person's lead cards were posted in Slack: (channel, ts) of each."""
+        query = select(LeadRow.card_channel, LeadRow.card_ts).where(
+            LeadRow.channel == channel,
+            LeadRow.user_id == user_id,
+            LeadRow.card_channel.is_not(None),
+            LeadRow.card_ts.is_not(None),
+        )
+        with self._db.transaction() as session:
+            return [(str(row.card_channel), str(row.card_ts)) for row in session.execute(query)]
+
     def purge(self, before: datetime) -> dict[str, int]:
         """Delete leads (with their history and notifications) and transcripts older than
         `before`, and consent records that no remaining lead needs."""

@@ -331,6 +331,16 @@ class MemoryLeadRepository:
         with self.lock:
             return self.cards.get(lead_id) if lead_id in self.leads else None
 
+    def cards_of(self, channel: str, user_id: str) -> list[tuple[str, str]]:
+        """Where the person's lead cards were posted in Slack."""
+        with self.lock:
+            return [
+                card
+                for lead_id, card in self.cards.items()
+                if (lead := self.leads.get(lead_id)) is not None
+                and (lead.channel, lead.user_id) == (channel, user_id)
+            ]
+
     def purge(self, before: datetime) -> dict[str, int]:
         """Delete leads older than `before` (transcripts live in `MemoryTranscriptLog`)."""
         with self.lock:

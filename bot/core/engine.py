@@ -696,8 +696,9 @@ class Engine:
             if turn.export:
                 return replace(turn, replies=[self._mydata(knowledge, incoming, lang)])
             if turn.erase:
-                if self._desk is not None:  # our posts in Slack threads go too
-                    self._desk.erase(incoming.channel, incoming.user_id)
+                if self._desk is not None:  # our posts in Slack go too: threads, lead cards
+                    cards = self._leads.cards_of(incoming.channel, incoming.user_id)
+                    self._desk.erase(incoming.channel, incoming.user_id, cards)
                 counts = self._privacy.erase(incoming.channel, incoming.user_id, self._clock())
                 summary = ", ".join(f"{table} {n}" for table, n in counts.items() if n) or "-"
                 text = catalog.replies.forget_done.get(lang).format(summary=summary)

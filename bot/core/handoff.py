@@ -14,7 +14,7 @@ desk decides which messages and notices; the Slack relay (`bot.channels`) delive
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -173,12 +173,27 @@ class HandoffDesk:
         )
         return []
 
-    def erase(self, channel: str, user_id: str) -> int:
+    def erase(self, channel: str, user_id: str, cards: Sequence[tuple[str, str]] = ()) -> int:
         """Before a person's data is erased: close their open handoffs and queue the deletion
-        of our posts in their threads. How many posts are to be deleted."""
+        of our posts in their threads and of their lead `cards` ((channel, ts) in Slack). How
+        many posts are to be deleted."""
         now = self._clock()
         deleted = 0
-        for handoff in self._handoffs.of_person(channel, user_id):
+        handoffs = self._handoffs.of_person(channel, user_id)
+        if cards:
+            drafts = [
+                RelayDraft("to_thread", "delete", target_ts=ts, params={"channel": where})
+                for where, ts in cards
+            ]
+            if handoffs:
+                self._handoffs.relay(handoffs[-1].id, drafts, now)
+            else:  # a closed record to carry the deletions (redacted with the rest)
+                carrier = NewHandoff(
+                    channel, f"erased:{user_id}"[:128], user_id, "en", now, closed_reason="erased"
+                )
+                self._handoffs.request(carrier, drafts)
+            deleted += len(drafts)
+        for handoff in handoffs:
             posts = self._handoffs.posts(handoff.id)
             drafts = [RelayDraft("to_thread", "delete", target_ts=ts) for ts in posts]
             drafts.append(RelayDraft("to_thread", "notice", notice=THREAD_ERASED))

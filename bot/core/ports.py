@@ -140,6 +140,10 @@ class LeadRepository(Protocol):
         """Delete leads and transcripts created before `before`; how many of each."""
         ...
 
+    def cards_of(self, channel: str, user_id: str) -> list[tuple[str, str]]:
+        """Where the person's lead cards were posted in Slack: (channel, ts) of each."""
+        ...
+
 
 class Outbox(Protocol):
     """Notifications to sales waiting to be delivered (written with the lead, by `submit`).

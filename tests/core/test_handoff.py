@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.core.handoff import HandoffDesk
+from bot.core.records import LeadSubmission
 from intents.knowledge import KnowledgeBase
-from storage.memory import MemoryEventLog, MemoryHandoffs
+from storage.memory import MemoryEventLog, MemoryHandoffs, MemoryLeadRepository
 from tests.chat import Chat, Stores, memory_stores
 
 # A Tuesday, 10:00 in Shanghai: office hours.
@@ -220,3 +221,33 @@ def test_without_a_sales_desk_a_person_request_gets_the_form(knowledge: Knowledg
     said = chat.press("Talk to a person now")
     assert said
     assert any(b.payload == "form:lead" for b in chat.buttons)
+
+
+def test_forget_deletes_the_lead_card_even_without_a_handoff(desk: Desk) -> None:
+    leads = desk.stores.leads
+    assert isinstance(leads, MemoryLeadRepository)
+    done = leads.submit(
+        LeadSubmission(
+            submission_id="s-1",
+            channel="test",
+            user_id="u12",
+            conversation_id="u12",
+            language="en",
+            notice_version="1",
+            consented_at=OPEN,
+            submitted_at=OPEN,
+            answers={"name": "Li", "email": "li@example.com"},
+            score=10,
+        )
+    )
+    leads.set_card(done.lead.id, "CSALES", "999.1")
+    chat = desk.chat(user="u12")
+    chat.say("/forget")
+    chat.press(chat.buttons[0].title)  # erase
+    deletes = [
+        (i.params.get("channel"), i.target_ts)
+        for i in desk.handoffs.due(desk.clock(), limit=100)
+        if i.kind == "delete"
+    ]
+    assert deletes == [("CSALES", "999.1")]
+    assert leads.cards_of("test", "u12") == []  # the lead itself is gone

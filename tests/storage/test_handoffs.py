@@ -482,6 +482,8 @@ def test_a_leads_slack_card_is_remembered(desk: Desk) -> None:
     desk.leads.set_card(lead.id, "CSALES", "1700000000.000100")
     assert desk.leads.card(lead.id) == ("CSALES", "1700000000.000100")
     assert desk.leads.card(lead.id + 1) is None
+    assert desk.leads.cards_of(lead.channel, lead.user_id) == [("CSALES", "1700000000.000100")]
+    assert desk.leads.cards_of(lead.channel, "someone else") == []
 
 
 # -- /mydata and /forget -----------------------------------------------------------------
