@@ -109,7 +109,8 @@ class Metrics:
         self._answers = Counter(
             "lingang_answers",
             "Handled messages by outcome: match, clarify, fallback (not known), form, "
-            "command, notice, refused (bad input), duplicate (a redelivery).",
+            "command, notice, refused (bad input), duplicate (a redelivery), feedback (a thumb "
+            "pressed), handoff (asking for a person, or a message while a person has the chat).",
             ["channel", "outcome"],
             registry=self.registry,
         )

@@ -319,7 +319,8 @@ class TurnObserver(Protocol):
 
     def handled(self, channel: str, outcome: str, seconds: float) -> None:
         """A message of `channel` was handled in `seconds`; `outcome` says how (`match`,
-        `clarify`, `fallback`, `form`, `command`, `notice`, `refused` or `duplicate`)."""
+        `clarify`, `fallback`, `form`, `command`, `notice`, `refused`, `duplicate`, `feedback`
+        or `handoff`)."""
         ...
 
 
