@@ -201,6 +201,7 @@ Event = ConversationEventRow
 QUESTIONS = ("match", "clarify", "fallback")  # the turns that asked the bot something
 REQUESTS = ("requested", "after_hours")  # a handoff's outcomes that mean "a person, please"
 RATINGS = ("up", "down")
+KINDS = ("turn", "feedback", "handoff", "lead")
 
 
 def _same_conversation(other: Any, of: Any) -> ColumnElement[bool]:
@@ -239,27 +240,42 @@ def _cohort(query: FunnelQuery) -> Select[Any]:
     return cohort
 
 
-def _rating() -> Any:
-    """Each rated answer's latest 👍/👎: (answer_key, outcome)."""
-    latest = (
-        select(func.max(Event.id).label("id"))
-        .where(Event.kind == "feedback", Event.outcome.in_(RATINGS), Event.answer_key.is_not(None))
-        .group_by(Event.answer_key)
-        .subquery("latest")
+def _events(cohort: Any) -> Any:
+    """Every event of the cohort's conversations, an answer that offered 👍/👎 with its
+    latest rating (found through the answer_key index, only for those answers)."""
+    event, pressed = aliased(Event), aliased(Event)
+    rating = (
+        select(pressed.outcome)
+        .where(
+            pressed.answer_key == event.answer_key,
+            pressed.kind == "feedback",
+            pressed.outcome.in_(RATINGS),
+        )
+        .order_by(pressed.id.desc())
+        .limit(1)
+        .scalar_subquery()
     )
-    pressed = aliased(Event)
+    offered = and_(event.kind == "turn", event.answer_key.is_not(None))
     return (
-        select(pressed.answer_key, pressed.outcome)
-        .join(latest, pressed.id == latest.c.id)
-        .subquery("rating")
+        select(
+            cohort.c.channel,
+            cohort.c.conversation_id,
+            event.id,
+            event.kind,
+            event.outcome,
+            event.user_id,
+            offered.label("offered"),
+            case((offered, rating), else_=None).label("rating"),
+        )
+        .join(event, _same_conversation(event, cohort.c))
+        .subquery("events")
     )
 
 
 def _flags(cohort: Any) -> Select[Any]:
     """One row per cohort conversation: its turns by outcome and what it reached (event ids
     say what came last or first: a conversation's events are written in order)."""
-    event = aliased(Event)
-    rating = _rating()
+    event = _events(cohort).c
     turn = event.kind == "turn"
 
     def when(condition: ColumnElement[bool], value: Any = 1, otherwise: Any = 0) -> Any:
@@ -269,35 +285,29 @@ def _flags(cohort: Any) -> Select[Any]:
         return func.sum(when(and_(turn, event.outcome == outcome)))
 
     request = and_(event.kind == "handoff", event.outcome.in_(REQUESTS))
-    return (
-        select(
-            cohort.c.channel,
-            cohort.c.conversation_id,
-            turns("match").label("answered"),
-            turns("clarify").label("clarified"),
-            turns("fallback").label("fallback"),
-            func.max(when(and_(turn, event.outcome.in_(QUESTIONS)), event.id, None)).label(
-                "last_question"
-            ),
-            func.max(when(and_(turn, event.outcome == "fallback"), event.id, None)).label(
-                "last_fallback"
-            ),
-            func.max(when(event.kind == "handoff")).label("any_handoff"),
-            func.min(when(request, event.id, None)).label("first_request"),
-            func.max(when(and_(event.kind == "handoff", event.outcome == "claimed"))).label(
-                "claimed"
-            ),
-            func.max(when(event.kind == "lead", event.id, None)).label("last_lead"),
-            func.max(when(and_(turn, event.outcome == "form"))).label("form"),
-            func.sum(when(and_(turn, event.answer_key.is_not(None)))).label("offered"),
-            func.sum(when(and_(turn, rating.c.outcome == "up"))).label("up"),
-            func.sum(when(and_(turn, rating.c.outcome == "down"))).label("down"),
-        )
-        .select_from(cohort)
-        .join(event, _same_conversation(event, cohort.c))
-        .outerjoin(rating, and_(turn, rating.c.answer_key == event.answer_key))
-        .group_by(cohort.c.channel, cohort.c.conversation_id)
-    )
+    return select(
+        event.channel,
+        event.conversation_id,
+        turns("match").label("answered"),
+        turns("clarify").label("clarified"),
+        turns("fallback").label("fallback"),
+        func.max(when(and_(turn, event.outcome.in_(QUESTIONS)), event.id, None)).label(
+            "last_question"
+        ),
+        func.max(when(and_(turn, event.outcome == "fallback"), event.id, None)).label(
+            "last_fallback"
+        ),
+        func.max(when(event.kind == "handoff")).label("any_handoff"),
+        func.min(when(request, event.id, None)).label("first_request"),
+        func.max(when(and_(event.kind == "handoff", event.outcome == "claimed"))).label("claimed"),
+        func.max(when(event.kind == "lead", event.id, None)).label("last_lead"),
+        # Who made the lead: the leads table is indexed by (channel, user_id).
+        func.max(when(event.kind == "lead", event.user_id, None)).label("lead_user"),
+        func.max(when(and_(turn, event.outcome == "form"))).label("form"),
+        func.sum(when(event.offered)).label("offered"),
+        func.sum(when(event.rating == "up")).label("up"),
+        func.sum(when(event.rating == "down")).label("down"),
+    ).group_by(event.channel, event.conversation_id)
 
 
 def _summary(flags: Any) -> Select[Any]:
@@ -316,6 +326,7 @@ def _summary(flags: Any) -> Select[Any]:
         select(LeadRow.id)
         .where(
             LeadRow.channel == flags.c.channel,
+            LeadRow.user_id == flags.c.lead_user,
             LeadRow.conversation_id == flags.c.conversation_id,
             or_(LeadRow.status.in_(QUALIFIED), reached),
         )
