@@ -1,16 +1,15 @@
-"""What the sales pages read, on SQLite and PostgreSQL: the leads table and the funnel."""
+"""What the sales pages read, on SQLite and PostgreSQL: the leads table."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
 from bot.core.dashboard import LeadQuery, Period
-from bot.core.records import LeadSubmission, TranscriptEntry, UnansweredQuestion
+from bot.core.records import LeadSubmission
 from storage.dashboard import SqlDashboard
 from storage.db import Database
 from storage.leads import SqlLeadRepository
 from storage.models import ConversationRow, LeadRow
-from storage.repositories import SqlQuestionLog, SqlTranscriptLog
 
 DAY = date(2026, 3, 10)
 NOON = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -51,71 +50,6 @@ def conversation(database: Database, key: str, at: datetime, form_at: datetime |
                 updated_at=at,
             )
         )
-
-
-def test_funnel_counts_each_step_within_the_period(database: Database) -> None:
-    before, after = NOON - timedelta(days=1), NOON + timedelta(days=2)
-    end_of_period = datetime(2026, 3, 11, 23, 59, 59, tzinfo=UTC)
-    conversation(database, "a", NOON, None)
-    conversation(database, "b", NOON, NOON)
-    conversation(database, "c", end_of_period, end_of_period)
-    conversation(database, "d", before, NOON)  # started before, form inside
-    conversation(database, "e", after, after)  # outside
-    leads = SqlLeadRepository(database)
-    qualified = submit(database, "b", NOON)
-    won = submit(database, "c", end_of_period)
-    submit(database, "b", NOON + timedelta(hours=1), user="b")  # the same person again: update
-    lost_on_the_way = submit(database, "d", NOON + timedelta(hours=2))
-    never = submit(database, "f", NOON + timedelta(hours=3))
-    old = submit(database, "g", before)
-    leads.set_status(qualified, "qualified", "t", None)
-    leads.set_status(won, "won", "t", None)
-    leads.set_status(lost_on_the_way, "qualified", "t", None)
-    leads.set_status(lost_on_the_way, "lost", "t", None)
-    leads.set_status(never, "lost", "t", None)
-    leads.set_status(old, "won", "t", None)  # created before the period
-    funnel = SqlDashboard(database).funnel(PERIOD)
-    assert funnel.steps() == [
-        ("Conversations", 3),
-        ("Form started", 3),
-        ("Consented", 4),  # b, c, d, f (b twice; g consented the day before)
-        ("Lead confirmed", 4),
-        ("Qualified", 3),
-    ]
-    assert SqlDashboard(database).funnel(Period(date(2020, 1, 1), date(2020, 1, 31))).steps() == [
-        ("Conversations", 0),
-        ("Form started", 0),
-        ("Consented", 0),
-        ("Lead confirmed", 0),
-        ("Qualified", 0),
-    ]
-
-
-def test_funnel_top_questions_and_unanswered(database: Database) -> None:
-    log = SqlTranscriptLog(database)
-
-    def said(text: str, intent: str | None, at: datetime = NOON, direction: str = "in") -> None:
-        log.append(
-            [TranscriptEntry("web", "c", "u", direction, text, at, intent_id=intent)]  # type: ignore[arg-type]
-        )
-
-    for _ in range(3):
-        said("how big?", "lingang_size")
-    said("where?", "lingang_location")
-    said("where is it", "lingang_location")
-    said("where is it", "lingang_location", NOON - timedelta(days=5))  # outside
-    said("the answer", "lingang_size", direction="out")  # the bot's, not a question
-    said("[form answer]", None)
-    questions = SqlQuestionLog(database)
-    for text in ("Pizza?", "pizza?", " pizza? ", "weather"):
-        questions.record(UnansweredQuestion("web", "c", "u", text, "en", NOON))
-    questions.record(UnansweredQuestion("web", "c", "u", "weather", "en", NOON + timedelta(days=9)))
-    funnel = SqlDashboard(database).funnel(PERIOD)
-    assert funnel.top_questions == [("lingang_size", 3), ("lingang_location", 2)]
-    assert [(text.strip().lower(), n) for text, n in funnel.top_unanswered] == [
-        ("pizza?", 3),
-        ("weather", 1),
-    ]
 
 
 def test_leads_page_counts_all_and_returns_one_page(database: Database) -> None:
