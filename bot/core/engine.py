@@ -67,6 +67,10 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _lang(value: str | None) -> Language:
+    return "zh" if value == "zh" else "en"
+
+
 def language_of(hint: str | None) -> Language | None:
     """Our language for a platform's locale tag (`zh-hans`, `zh_CN`, `en-GB`, ...)."""
     if not hint:
@@ -91,6 +95,7 @@ class _Turn:
     events: tuple[ConversationEvent, ...] = ()  # besides the turn's own
     misses: tuple[UnansweredQuestion, ...] = ()  # for the admins' inbox, besides a fallback
     outcome: str | None = None  # for the metrics, when it is not the usual one
+    intent_id: str | None = None  # the intent answered by a pressed button (no match to tell)
 
     @property
     def refused(self) -> bool:
@@ -432,8 +437,12 @@ class Engine:
                 events=(event,),
                 outcome="feedback",
             )
+        # An answer to a pressed button has no question of its own: its title stands for it.
+        asked = rated.text
+        if not asked and rated.intent_id in catalog.intents:
+            asked = catalog.intent(rated.intent_id or "").title.get(_lang(rated.language))
         miss = replace(
-            self._miss(state, rated.text or "", "thumbs_down", rated.intent_id),
+            self._miss(state, asked or "", "thumbs_down", rated.intent_id),
             best_score=rated.score,
             language=rated.language or lang,
         )
@@ -609,7 +618,7 @@ class Engine:
             if "lead" in catalog.intent(value).tags:
                 started = self._start_form(knowledge, state, lang)
                 return replace(started, replies=[reply, *started.replies])
-            return self._rateable(knowledge, _Turn(state, [reply]), lang)
+            return self._rateable(knowledge, _Turn(state, [reply], intent_id=value), lang)
         if payload == "handoff:end":  # the button of a handoff that has ended
             return _Turn(state, [Reply(catalog.lead_form.texts.stale.get(lang), kind="notice")])
         # The payload came from the person's client (the web chat takes any): not logged.
@@ -770,7 +779,7 @@ class Engine:
             now,
             outcome=_outcome(incoming, turn),
             language=turn.answer.language if turn.answer else turn.state.language,
-            intent_id=match.intent_id if match else None,
+            intent_id=match.intent_id if match else turn.intent_id,
             score=match.score if match else None,
             catalog=knowledge.catalog.fingerprint[:16],
             answer_key=turn.answer_key,

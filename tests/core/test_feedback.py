@@ -119,3 +119,14 @@ def test_did_you_mean_choice_is_a_near_miss(tmp_path: Path) -> None:
     # A later press of the same button is no longer a choice of that "did you mean".
     chat.send(payload="intent:car_parking")
     assert len(rated.stores.questions.recent()) == 1
+
+
+def test_a_thumb_down_on_a_pressed_answer_names_its_intent(tmp_path: Path) -> None:
+    rated = Rated(KnowledgeBase(copy_catalog(tmp_path, {"twins.yaml": TWINS})))
+    chat = rated.chat("u7")
+    chat.send(payload="intent:bike_parking")
+    chat.press("👎")
+    turn = next(e for e in rated.events.all() if e.kind == "turn")
+    assert turn.intent_id == "bike_parking"
+    misses = [(m.reason, m.text, m.best_intent) for m in rated.stores.questions.recent()]
+    assert misses == [("thumbs_down", "Bike parking", "bike_parking")]
