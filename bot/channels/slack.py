@@ -52,7 +52,7 @@ from bot.adapters.slack import (
 from bot.channels.slack_handoff import SalesThreads
 from bot.channels.unclaimed import UnclaimedDeliveries
 from bot.core.answers import answer
-from bot.core.engine import Engine
+from bot.core.engine import FEEDBACK, Engine
 from bot.core.handoff import HandoffDesk
 from bot.core.messages import Incoming, Reply
 from bot.core.ports import (
@@ -376,7 +376,11 @@ class SlackService:
         if translated is None or not await self._claimed(context):
             return
         incoming, place = translated
-        await self._disable_buttons(body, incoming.user_id)
+        ephemeral = bool((body.get("container") or {}).get("is_ephemeral"))
+        if not (ephemeral and (incoming.payload or "").startswith(FEEDBACK)):
+            # A private answer cannot be rebuilt around its note (Slack sends only its
+            # buttons): a thumb pressed under it leaves the answer as it is.
+            await self._disable_buttons(body, incoming.user_id)
         replies = await self._decide(incoming)
         respond = self._respond_for(body) if place.private_to else None
         for reply in replies:

@@ -27,7 +27,7 @@ from storage.models import ConversationEventRow
 from tests.channels.test_slack import last_message, post, say, settings_for
 from tests.chat import memory_stores
 from tests.fakes.slack_api import FakeSlackApi
-from tests.fakes.slack_requests import block_action
+from tests.fakes.slack_requests import block_action, slash
 from tests.fakes.telegram_api import TOKEN, FakeBotApi, message, press
 from tests.web.conftest import BASE_URL
 
@@ -151,6 +151,33 @@ def test_slack_answers_carry_the_thumbs_and_a_press_is_feedback_and_disables_the
         assert all(b["type"] != "actions" for b in after["blocks"])
         assert "chose: 👎" in json.dumps(after["blocks"], ensure_ascii=False)
     assert feedback_of(app) == ("down", down["value"].removeprefix("fb:down:"))
+
+
+def test_a_thumb_under_a_private_slash_answer_keeps_the_answer(
+    slack_app: tuple[App, FakeSlackApi],
+) -> None:
+    app, api = slack_app
+    slack = build_slack(app)
+    assert slack is not None
+    with TestClient(create_app(app, None, slack)) as client:
+        hook = api.response_url("ask")
+        post(client, slash("/lingang", "how big is Lingang?", response_url=hook))
+        api.wait_for(1, "respond")
+        [private] = api.sent("respond")
+        [thumbs] = [b for b in private["blocks"] if b.get("elements", [{}])[0].get("text", {})
+                    .get("text") == "👍"]  # fmt: skip
+        up = thumbs["elements"][0]
+        body = block_action(
+            up["action_id"], up["value"], "U0001", "C0001",
+            ephemeral=True, response_url=hook, label="👍",
+        )  # fmt: skip
+        assert post(client, body).status_code == 200
+        api.wait_for(2, "respond")
+        thanks = api.sent("respond")[-1]
+        assert thanks["text"] == THANKS
+        # Nothing replaced the private answer (Slack would show only a note in its place).
+        assert not [r for r in api.sent("respond") if r.get("replace_original")]
+    assert feedback_of(app) == ("up", up["value"].removeprefix("fb:up:"))
 
 
 def feedback_of(app: App) -> tuple[str | None, str | None]:
