@@ -86,7 +86,13 @@ class SalesThreads:
             await ack()
             await background(self._close(body, context, claimed))
 
+        async def mentioned(event: dict[str, Any]) -> None:
+            # "@Lingang Bot" in a sales thread is the team talking (its `message` event is
+            # the one relayed): the bot does not answer it as if it were a prospect.
+            log.debug("a mention in a sales thread is not answered")
+
         app.event("message", matchers=[in_a_thread])(on_message)
+        app.event("app_mention", matchers=[in_a_thread])(mentioned)
         app.action(slack_handoff.TAKE)(on_take)
         app.action(slack_handoff.CLOSE)(on_close)
 

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.channels.handoff_site import (
+    REP,
     REP_NAME,
+    SALES,
     Site,
     catalog_with_hours,
     fakes,
@@ -19,7 +21,7 @@ from tests.channels.handoff_site import (
     wait_until,
 )
 from tests.fakes.slack_api import FakeSlackApi
-from tests.fakes.slack_requests import dm
+from tests.fakes.slack_requests import dm, mention
 from tests.fakes.telegram_api import FakeBotApi
 
 __all__ = ["fakes", "fast_loop"]  # fixtures
@@ -60,3 +62,18 @@ def test_a_slack_dm_prospect_reaches_a_consultant_and_back(site: Site) -> None:
     assert in_dm(site)[before:] == [f"{REP_NAME}: Yes, we do."], "the bot said nothing"
     site.rep_says(ts, "done")
     dm_wait(site, "has ended the chat")
+
+
+def test_a_mention_of_the_bot_in_a_sales_thread_is_not_answered_as_a_prospect(site: Site) -> None:
+    site.slack_post(dm("I want to talk to a person", user=PROSPECT, channel=DM))
+    dm_wait(site, "consultant")
+    ts, _ = site.opening()
+    site.press("handoff:take", ts)
+    dm_wait(site, f"{REP_NAME} from our team has joined")
+    site.slack_post(mention("what do you know about Lingang?", REP, SALES, thread_ts=ts))
+    site.rep_says(ts, "note: checking")
+    site.rep_says(ts, "One moment please.")
+    dm_wait(site, "One moment please.")
+    in_thread = [str(p.get("text")) for p in site.thread_posts(ts)]
+    # Only the desk's own notice is in the thread: no bot answer to the mention.
+    assert in_thread == [f"<@{REP}> took it."]
