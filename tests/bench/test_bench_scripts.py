@@ -53,3 +53,16 @@ def test_load_reports_rates_latency_rss_and_two_replicas_against_one(postgres_ur
     assert len(re.findall(r"peak RSS per replica: \d+ MB(, \d+ MB)?\n", out)) == 2, out
     [ratio] = re.findall(r"2 replicas / 1 replica: ratio (\d+\.\d+)", out)
     assert float(ratio) == 1.0, out  # both sustained the highest rate asked for
+
+
+def test_handoff_bench_prints_the_cost_of_the_choke_point_against_the_engine_before() -> None:
+    script = ["bench/handoff.py", "--messages", "5", "--rounds", "1"]
+    result = subprocess.run(
+        [sys.executable, *script], cwd=ROOT, capture_output=True, text=True, timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    ratios = re.findall(r"ratio (\d+\.\d+)", result.stdout)
+    assert len(ratios) == 4, result.stdout
+    assert float(ratios[0]) == 1.0
+    assert all(float(r) > 0 for r in ratios)
