@@ -21,12 +21,12 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
-from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.adapters import slack as slack_adapter
 from bot.adapters import telegram as telegram_adapter
 from bot.adapters.slack import SlackMessage
+from bot.channels.telegram import markup
 from bot.core.messages import Reply
 from bot.core.ports import Budget, RateBudget, StorageUnavailable
 from bot.core.records import Handoff
@@ -164,16 +164,6 @@ class WebProspects:
         """Nothing to do here."""
 
 
-def _markup(data: dict[str, Any] | None) -> Any:
-    if data is None:
-        return None
-    if "inline_keyboard" in data:
-        return InlineKeyboardMarkup.de_json(data, None)
-    if "keyboard" in data:
-        return ReplyKeyboardMarkup.de_json(data, None)
-    return ReplyKeyboardRemove.de_json(data, None)
-
-
 def telegram_failure(exc: TelegramError) -> TryLater | Unreachable:
     """What a failed Bot API call means for the relay."""
     if isinstance(exc, RetryAfter):
@@ -206,7 +196,7 @@ class TelegramProspects:
                     handoff.conversation_id,
                     body["text"],
                     parse_mode=body.get("parse_mode"),
-                    reply_markup=_markup(body.get("reply_markup")),
+                    reply_markup=markup(body.get("reply_markup")),
                     rate_limit_args=0,
                 )
             except TelegramError as exc:

@@ -64,7 +64,7 @@ TYPING_AFTER = 0.3
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
-def _markup(data: dict[str, Any] | None) -> Any:
+def markup(data: dict[str, Any] | None) -> Any:
     """A keyboard from its Bot API JSON (how messages are kept in the database)."""
     if data is None:
         return None
@@ -259,7 +259,7 @@ class TelegramService:
                     chat,
                     body["text"],
                     parse_mode=body.get("parse_mode"),
-                    reply_markup=_markup(body.get("reply_markup")),
+                    reply_markup=markup(body.get("reply_markup")),
                 )
             except (BadRequest, Forbidden) as exc:
                 # The message itself is refused, or the person blocked the bot: trying again
