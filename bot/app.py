@@ -194,7 +194,7 @@ def open_desk(settings: Settings, storage: Storage) -> HandoffDesk | None:
     """The handoff desk, when there is a Slack sales channel to hand conversations to."""
     if settings.slack_bot_token is None or settings.slack_sales_channel is None:
         return None
-    return HandoffDesk(storage.handoffs, storage.events, utc_now)
+    return HandoffDesk(storage.handoffs, storage.events, utc_now, storage.questions)
 
 
 def build_app(settings: Settings) -> App:

@@ -160,6 +160,21 @@ class MemoryQuestionLog:
             ordered = sorted(enumerate(self._questions), key=lambda p: (p[1].at, p[0]))
             return [question for _, question in reversed(ordered)][:limit]
 
+    def replied(self, channel: str, conversation_id: str, since: datetime, reply: str) -> int:
+        """The consultant's reply as the detail of the conversation's handoff misses."""
+        with self._lock:
+            count = 0
+            for index, question in enumerate(self._questions):
+                if (
+                    (question.channel, question.conversation_id) == (channel, conversation_id)
+                    and question.reason == "handoff"
+                    and question.detail is None
+                    and question.at >= since
+                ):
+                    self._questions[index] = replace(question, detail=reply[:MAX_EVENT_TEXT])
+                    count += 1
+            return count
+
     def erase(self, channel: str, user_id: str) -> int:
         """Forget one person's questions; how many."""
         with self._lock:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Insert, func, select, update
@@ -192,6 +193,23 @@ class SqlQuestionLog:
                     detail=clip(question.detail),
                 )
             )
+
+    def replied(self, channel: str, conversation_id: str, since: datetime, reply: str) -> int:
+        """The consultant's reply as the detail of the conversation's handoff misses."""
+        row = UnansweredQuestionRow
+        statement = (
+            update(row)
+            .where(
+                row.channel == channel,
+                row.conversation_id == conversation_id,
+                row.reason == "handoff",
+                row.detail.is_(None),
+                row.at >= since,
+            )
+            .values(detail=clip(reply))
+        )
+        with self._db.transaction() as session:
+            return int(cast(CursorResult[Any], session.execute(statement)).rowcount)
 
     def recent(self, limit: int = 100) -> list[UnansweredQuestion]:
         """The newest questions first."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.core.messages import Button, Incoming, Language, Reply
-from bot.core.ports import EventLog, Handoffs, StorageUnavailable
+from bot.core.ports import EventLog, Handoffs, QuestionLog, StorageUnavailable
 from bot.core.records import (
     MAX_EVENT_TEXT,
     CloseReason,
@@ -93,10 +93,17 @@ class Requested:
 class HandoffDesk:
     """Decides every step of a handoff; the engine and the Slack relay both go through it."""
 
-    def __init__(self, handoffs: Handoffs, events: EventLog, clock: Clock) -> None:
+    def __init__(
+        self,
+        handoffs: Handoffs,
+        events: EventLog,
+        clock: Clock,
+        questions: QuestionLog | None = None,
+    ) -> None:
         self._handoffs = handoffs
         self._events = events
         self._clock = clock
+        self._questions = questions
 
     # -- the prospect's side (called by the engine) -------------------------------------------
 
@@ -236,6 +243,13 @@ class HandoffDesk:
         self._handoffs.relay(handoff.id, [RelayDraft("to_prospect", "text", text=said)], now)
         if first:
             self._event(handoff, "human_reply", now)
+            if self._questions is not None:  # the draft answer of the question in the inbox
+                try:
+                    self._questions.replied(
+                        handoff.channel, handoff.conversation_id, handoff.requested_at, said
+                    )
+                except StorageUnavailable:
+                    log.warning("the consultant's reply not kept for the inbox: database down")
         return "relayed"
 
     def close(self, handoff_id: int, reason: CloseReason) -> Handoff | None:

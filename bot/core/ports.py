@@ -92,6 +92,12 @@ class QuestionLog(Protocol):
         """The latest unanswered questions, newest first."""
         ...
 
+    def replied(self, channel: str, conversation_id: str, since: datetime, reply: str) -> int:
+        """A consultant answered the handoff asked for at `since`: their reply becomes the
+        `detail` of the conversation's handoff misses since then that have none (the draft
+        answer an admin can start an intent from). How many."""
+        ...
+
 
 class LeadRepository(Protocol):
     """Leads, their history and the consent records behind them."""

@@ -203,7 +203,7 @@ class Site:
     def desk_at(self, at: datetime) -> HandoffDesk:
         """The handoff desk with its clock at `at` (the timers)."""
         storage = self.app.storage
-        return HandoffDesk(storage.handoffs, storage.events, lambda: at)
+        return HandoffDesk(storage.handoffs, storage.events, lambda: at, storage.questions)
 
     def sweep_at(self, at: datetime) -> int:
         """The timers as at `at`, and what they queued delivered as at `at` (in the app's

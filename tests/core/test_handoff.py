@@ -39,7 +39,7 @@ class Desk:
         self.handoffs = self.stores.handoffs
         assert isinstance(self.stores.events, MemoryEventLog)
         self.events = self.stores.events
-        self.desk = HandoffDesk(self.handoffs, self.events, self.clock)
+        self.desk = HandoffDesk(self.handoffs, self.events, self.clock, self.stores.questions)
         self.engine = self.stores.engine(knowledge, clock=self.clock, desk=self.desk)
         self.knowledge = knowledge
 
@@ -146,6 +146,23 @@ def test_a_claimed_handoff_relays_both_ways_and_notes_stay_internal(desk: Desk) 
     assert chat.say("how big is Lingang?") != ""
     outcomes = [e.outcome for e in desk.events.all() if e.kind == "handoff"]
     assert outcomes == ["requested", "claimed", "human_reply", "closed:rep"]
+
+
+def test_the_consultants_first_reply_becomes_the_draft_answer_in_the_inbox(desk: Desk) -> None:
+    chat = desk.chat(user="u13")
+    chat.say("can I bring my cat to the Lingang office?")
+    chat.say("human please")
+    handoff = desk.handoffs.current("test", "u13")
+    assert handoff is not None
+    claimed = desk.desk.claim(handoff.id, "UREP1", "Ana")
+    assert claimed is not None
+    desk.desk.rep_said(claimed, "UREP1", "Yes, pets are welcome in most serviced offices.")
+    later = desk.handoffs.get(handoff.id)
+    assert later is not None
+    desk.desk.rep_said(later, "UREP1", "Anything else?")
+    [miss] = [q for q in desk.stores.questions.recent() if q.reason == "handoff"]
+    assert miss.text == "can I bring my cat to the Lingang office?"
+    assert miss.detail == "Yes, pets are welcome in most serviced offices."
 
 
 def test_the_prospect_ends_it_with_a_word_or_cancel(desk: Desk) -> None:

@@ -18,6 +18,7 @@ from bot.core.records import (
     CloseReason,
     ConversationEvent,
     Handoff,
+    MissReason,
     NewHandoff,
     RelayDraft,
     RelayItem,
@@ -474,6 +475,28 @@ def test_a_miss_keeps_its_reason_and_detail_cut_to_size(desk: Desk) -> None:
     assert (oldest.reason, oldest.detail) == ("fallback", None)
     assert (newest.reason, newest.best_intent) == ("thumbs_down", "pricing")
     assert (newest.text, newest.detail) == ("q" * MAX_EVENT_TEXT, "d" * MAX_EVENT_TEXT)
+
+
+def test_a_consultants_reply_fills_the_handoff_misses_of_that_conversation(desk: Desk) -> None:
+    def asked(conversation: str, seconds: int, reason: MissReason = "handoff") -> None:
+        at = T0 + timedelta(seconds=seconds)
+        desk.questions.record(
+            UnansweredQuestion("web", conversation, "u1", f"q{seconds}", "en", at, reason=reason)
+        )
+
+    asked("c1", 0)  # before this handoff: an older one's
+    asked("c1", 10)
+    asked("c1", 11, "fallback")
+    asked("c2", 12)
+    assert desk.questions.replied("web", "c1", T0 + timedelta(seconds=5), "We can help.") == 1
+    assert desk.questions.replied("web", "c1", T0 + timedelta(seconds=5), "Again") == 0
+    details = {(q.conversation_id, q.text): q.detail for q in desk.questions.recent()}
+    assert details == {
+        ("c1", "q0"): None,
+        ("c1", "q10"): "We can help.",
+        ("c1", "q11"): None,
+        ("c2", "q12"): None,
+    }
 
 
 def test_a_leads_slack_card_is_remembered(desk: Desk) -> None:
