@@ -208,3 +208,14 @@ class Chat:
     def next_event_id() -> str:
         """A delivery id no other test uses."""
         return f"event-{next(Chat._ids)}"
+
+
+def fill_the_lead_form(chat: Chat, name: str) -> None:
+    """Agree and answer every question of the lead form (already started), then confirm."""
+    chat.send(payload="form:agree")
+    for answer in (name, "Acme GmbH", f"{name.lower()}@acme.de", "Germany", "+49 30 12345678"):
+        chat.say(answer)
+    chat.send(payload="form:choose:company_setup")
+    chat.send(payload="form:choose:within_3_months")
+    chat.say("no")
+    assert "Thank you" in chat.send(payload="form:confirm")

@@ -693,7 +693,13 @@ class Engine:
                 update = not done.created and not done.repeated
                 message = texts.updated if update else texts.confirmed
                 name = done.lead.name or ""
-                reply = Reply(message.get(lang).format(name=name), kind="form")
+                # With a sales desk: the consultant can also be had now, in this chat.
+                now = (
+                    (Button(catalog.settings.handoff.request_button.get(lang), REQUEST),)
+                    if self._desk is not None
+                    else ()
+                )
+                reply = Reply(message.get(lang).format(name=name), now, kind="form")
                 log.info("lead %s %s", done.lead.id, "created" if done.created else "updated")
                 events = turn.events
                 if not done.repeated:

@@ -11,7 +11,7 @@ from bot.core.handoff import HandoffDesk
 from bot.core.records import LeadSubmission
 from intents.knowledge import KnowledgeBase
 from storage.memory import MemoryEventLog, MemoryHandoffs, MemoryLeadRepository
-from tests.chat import Chat, Stores, memory_stores
+from tests.chat import Chat, Stores, fill_the_lead_form, memory_stores
 
 # A Tuesday, 10:00 in Shanghai: office hours.
 OPEN = datetime(2026, 12, 8, 2, 0, tzinfo=UTC)
@@ -268,3 +268,14 @@ def test_forget_deletes_the_lead_card_even_without_a_handoff(desk: Desk) -> None
     ]
     assert deletes == [("CSALES", "999.1")]
     assert leads.cards_of("test", "u12") == []  # the lead itself is gone
+
+
+def test_a_confirmed_lead_form_offers_a_person_now(desk: Desk) -> None:
+    chat = desk.chat(user="u14")
+    chat.say("I'd like a quote")
+    fill_the_lead_form(chat, "Kim")
+    assert [b.payload for b in chat.buttons] == ["handoff:request"]
+    chat.press("Talk to a person now")
+    handoff = desk.handoffs.current("test", "u14")
+    assert handoff is not None
+    assert handoff.status == "waiting"

@@ -16,7 +16,7 @@ from storage.dashboard import SqlDashboard
 from storage.db import Database
 from storage.events import SqlEventLog
 from storage.handoffs import SqlHandoffs
-from tests.chat import Chat, copy_catalog, sql_stores
+from tests.chat import Chat, copy_catalog, fill_the_lead_form, sql_stores
 from tests.core.test_conversation import TWINS
 
 # Tuesday 10 March 2026, 10:00 in Shanghai: within the consultants' office hours.
@@ -65,17 +65,6 @@ class Script:
     def wait(self, minutes: int) -> None:
         """Let time pass."""
         self.now += timedelta(minutes=minutes)
-
-
-def fill_the_lead_form(chat: Chat, name: str) -> None:
-    """Agree and answer every question of the lead form (already started), then confirm."""
-    chat.send(payload="form:agree")
-    for answer in (name, "Acme GmbH", f"{name.lower()}@acme.de", "Germany", "+49 30 12345678"):
-        chat.say(answer)
-    chat.send(payload="form:choose:company_setup")
-    chat.send(payload="form:choose:within_3_months")
-    chat.say("no")
-    assert "Thank you" in chat.send(payload="form:confirm")
 
 
 @pytest.fixture
