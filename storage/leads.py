@@ -213,6 +213,8 @@ class SqlLeadRepository:
             query = query.where(LeadRow.created_at >= criteria.since)
         if criteria.channel:
             query = query.where(LeadRow.channel == criteria.channel)
+        if criteria.user_id:
+            query = query.where(LeadRow.user_id == criteria.user_id)
         if criteria.interest:
             query = query.where(LeadRow.interest == criteria.interest)
         if criteria.language:

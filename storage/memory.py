@@ -294,6 +294,7 @@ class MemoryLeadRepository:
                 if (c.status is None or lead.status == c.status)
                 and (c.since is None or lead.created_at >= c.since)
                 and (c.channel is None or lead.channel == c.channel)
+                and (c.user_id is None or lead.user_id == c.user_id)
                 and (c.interest is None or lead.answers.get("interest") == c.interest)
                 and (c.language is None or lead.language == c.language)
                 and (

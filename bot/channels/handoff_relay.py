@@ -40,7 +40,6 @@ ROUNDS = 5  # `due` gives one item per handoff and direction: take a few rounds 
 # How long a replica holds the items it took: a replica that dies holding some delays them
 # this long (another one takes them then).
 RELAY_LEASE = LEASE
-LEAD_SEARCH = 500  # leads of the channel looked through for the prospect's own
 # Transcript entries of relayed messages are marked in `intent_id`: `handoff:rep:<lang>` for a
 # consultant's words, `handoff:<notice>:<lang>` for a notice (the web chat re-creates its
 # buttons from the name).
@@ -216,8 +215,10 @@ class HandoffRelay:
         """The prospect's lead (they consented to share it with sales), if they have one."""
         if handoff.lead_id is not None:
             return self._leads.get(handoff.lead_id)
-        criteria = LeadFilter(channel=handoff.channel, limit=LEAD_SEARCH)
-        return next((x for x in self._leads.find(criteria) if x.user_id == handoff.user_id), None)
+        found = self._leads.find(
+            LeadFilter(channel=handoff.channel, user_id=handoff.user_id, limit=1)
+        )
+        return found[0] if found else None
 
     # -- the prospect ----------------------------------------------------------------------
 

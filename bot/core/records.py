@@ -158,6 +158,7 @@ class LeadFilter:
     channel: str | None = None
     interest: str | None = None
     language: str | None = None
+    user_id: str | None = None  # one person's (with `channel`)
     limit: int = 50
     offset: int = 0
 

@@ -300,6 +300,7 @@ def test_find_filters_by_status_search_and_date(stores: Stores) -> None:
     assert stores.leads.find(LeadFilter(since=T0 + timedelta(days=1))) == []
     assert len(stores.leads.find(LeadFilter(interest="ic_industry", limit=1))) == 1
     assert stores.leads.find(LeadFilter(interest="visas_staff")) == []
+    assert [lead.id for lead in stores.leads.find(LeadFilter(user_id="u2"))] == [b.id]
 
 
 def test_outbox_retries_until_delivered(stores: Stores) -> None:
