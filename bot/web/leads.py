@@ -405,8 +405,8 @@ def _figures(funnel: Funnel) -> dict[str, list[Figure]]:
         "feedback": [
             Figure("offered", "Answers offering 👍/👎", str(funnel.offered)),
             part("rated", "Rated", funnel.rated, funnel.offered, "of those offered"),
-            part("up", "👍", funnel.up, funnel.rated, "of those rated"),
-            part("down", "👎", funnel.down, funnel.rated, "of those rated"),
+            part("up", "👍 helpful", funnel.up, funnel.rated, "of those rated"),
+            part("down", "👎 not helpful", funnel.down, funnel.rated, "of those rated"),
         ],
         "handoffs": [
             part("requested", "Handoffs requested", handoffs.requested, n, "of conversations"),
