@@ -151,6 +151,10 @@ class HandoffThread(Model):
     texts: HandoffThreadTexts
     notices: HandoffThreadNotices
     buttons: HandoffThreadButtons
+    # A consultant's message in the thread that is one of these (any case) ends the handoff;
+    # one that starts with `note_marker` stays in Slack.
+    close_words: tuple[Text, ...]
+    note_marker: Text
 
 
 class SalesDeskSpec(Model):

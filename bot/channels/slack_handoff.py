@@ -116,7 +116,8 @@ class SalesThreads:
         if handoff is None:
             return  # a thread of something else (a lead card, a conversation among the team)
         text = str(event.get("text") or "")
-        said = await asyncio.to_thread(self._desk.rep_said, handoff, str(user), text)
+        catalog = self._knowledge.current.catalog
+        said = await asyncio.to_thread(self._desk.rep_said, catalog, handoff, str(user), text)
         if said == "not_holder":
             texts = self._knowledge.current.catalog.sales.handoff.texts
             hint = texts.take_first if handoff.open else texts.not_open

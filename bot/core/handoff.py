@@ -36,9 +36,6 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 REQUEST = "handoff:request"
 END = "handoff:end"
-NOTE_PREFIX = "note:"  # a consultant's message in the thread that stays internal
-# A consultant's message that is one of these (in the thread) closes the handoff.
-CLOSE_WORDS = frozenset({"close", "/close", "closed", "done", "end", "结束", "关闭"})
 # Thread notices (sales.yaml names them; the relay renders them).
 THREAD_AFTER_HOURS = "after_hours"
 THREAD_CLAIMED = "claimed"
@@ -226,16 +223,18 @@ class HandoffDesk:
             self._event(handoff, "claimed", now)
         return handoff
 
-    def rep_said(self, handoff: Handoff, rep_id: str, text: str) -> str:
+    def rep_said(self, catalog: Catalog, handoff: Handoff, rep_id: str, text: str) -> str:
         """A message in the thread from a person: `note` (internal, stays in Slack), `closed`
         (a close word), `relayed` (queued for the prospect), or `not_holder` (the handoff is
-        not held by them: someone must take it first)."""
+        not held by them: someone must take it first). The marker and the words are in
+        `sales.yaml` (`handoff.note_marker`, `handoff.close_words`)."""
+        thread = catalog.sales.handoff
         said = text.strip()
-        if said.lower().startswith(NOTE_PREFIX) or not said:
+        if said.lower().startswith(thread.note_marker.lower()) or not said:
             return "note"
         if not handoff.open or handoff.claimed_by != rep_id:
             return "not_holder"
-        if said.lower() in CLOSE_WORDS:
+        if said.lower() in {word.lower() for word in thread.close_words}:
             self.close(handoff.id, "rep")
             return "closed"
         now = self._clock()

@@ -93,7 +93,10 @@ async def test_a_slack_dm_prospect_gets_the_consultants_words_with_their_name(
     assert (handoff.thread_channel, handoff.thread_ts) == (channel, ts) == (SALES, ts)
     claimed = desk.desk.claim(handoff_id, REP, "Mei")
     assert claimed is not None
-    assert desk.desk.rep_said(claimed, REP, "Hello from Mei") == "relayed"
+    assert (
+        desk.desk.rep_said(desk.knowledge.current.catalog, claimed, REP, "Hello from Mei")
+        == "relayed"
+    )
     await desk.run()
     to_dm = [p for p in slack.sent() if p["channel"] == DM]
     assert [p["text"] for p in to_dm] == [

@@ -42,6 +42,7 @@ class Desk:
         self.desk = HandoffDesk(self.handoffs, self.events, self.clock, self.stores.questions)
         self.engine = self.stores.engine(knowledge, clock=self.clock, desk=self.desk)
         self.knowledge = knowledge
+        self.catalog = knowledge.current.catalog
 
     def chat(self, user: str = "u1", **kwargs: str) -> Chat:
         return Chat(self.engine, self.stores, user=user, **kwargs)
@@ -118,9 +119,12 @@ def test_a_claimed_handoff_relays_both_ways_and_notes_stay_internal(desk: Desk) 
     assert desk.desk.claim(handoff.id, "UREP2", "Bo") is None  # taken already
     held = desk.handoffs.get(handoff.id)
     assert held is not None
-    assert desk.desk.rep_said(held, "UREP1", "note: big client, be nice") == "note"
-    assert desk.desk.rep_said(held, "UREP2", "hello from Bo") == "not_holder"
-    assert desk.desk.rep_said(held, "UREP1", "Hello, I'm Ana. How can I help?") == "relayed"
+    assert desk.desk.rep_said(desk.catalog, held, "UREP1", "note: big client, be nice") == "note"
+    assert desk.desk.rep_said(desk.catalog, held, "UREP2", "hello from Bo") == "not_holder"
+    assert (
+        desk.desk.rep_said(desk.catalog, held, "UREP1", "Hello, I'm Ana. How can I help?")
+        == "relayed"
+    )
     assert chat.say("we make chips") == ""
     sent = []
     while due := desk.handoffs.due(desk.clock(), limit=50):
@@ -141,7 +145,7 @@ def test_a_claimed_handoff_relays_both_ways_and_notes_stay_internal(desk: Desk) 
     now_held = desk.handoffs.get(handoff.id)
     assert now_held is not None
     assert now_held.first_reply_at is not None
-    assert desk.desk.rep_said(now_held, "UREP1", "done") == "closed"
+    assert desk.desk.rep_said(desk.catalog, now_held, "UREP1", "done") == "closed"
     assert desk.handoffs.current("test", "u5") is None
     assert chat.say("how big is Lingang?") != ""
     outcomes = [e.outcome for e in desk.events.all() if e.kind == "handoff"]
@@ -156,10 +160,12 @@ def test_the_consultants_first_reply_becomes_the_draft_answer_in_the_inbox(desk:
     assert handoff is not None
     claimed = desk.desk.claim(handoff.id, "UREP1", "Ana")
     assert claimed is not None
-    desk.desk.rep_said(claimed, "UREP1", "Yes, pets are welcome in most serviced offices.")
+    desk.desk.rep_said(
+        desk.catalog, claimed, "UREP1", "Yes, pets are welcome in most serviced offices."
+    )
     later = desk.handoffs.get(handoff.id)
     assert later is not None
-    desk.desk.rep_said(later, "UREP1", "Anything else?")
+    desk.desk.rep_said(desk.catalog, later, "UREP1", "Anything else?")
     [miss] = [q for q in desk.stores.questions.recent() if q.reason == "handoff"]
     assert miss.text == "can I bring my cat to the Lingang office?"
     assert miss.detail == "Yes, pets are welcome in most serviced offices."

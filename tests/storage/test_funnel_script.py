@@ -114,7 +114,10 @@ def hold_the_conversations(database: Database, knowledge: KnowledgeBase) -> None
     claimed = script.desk.claim(handoff.id, REP, "Rita Rep")
     assert claimed is not None
     script.wait(4)
-    assert script.desk.rep_said(claimed, REP, "Hello, Rita here") == "relayed"
+    assert (
+        script.desk.rep_said(knowledge.current.catalog, claimed, REP, "Hello, Rita here")
+        == "relayed"
+    )
     handed.say("thanks, I'd like a quote")  # to the consultant, not the bot
     assert handed.replies == []
     script.wait(2)
