@@ -133,6 +133,7 @@ class HandoffSettings(Model):
     end_words: Phrases
     request_button: Localized
     end_button: Localized
+    form_button: Localized  # the contact form, when no person can come
     date_format: Localized  # strftime pattern for `{when}`
     texts: HandoffTexts
 

@@ -21,7 +21,7 @@ from typing import Any
 from bot.core import answers
 from bot.core.answers import Answer
 from bot.core.forms import FormState, FormStep, LeadForm
-from bot.core.handoff import REQUEST, HandoffDesk
+from bot.core.handoff import REQUEST, HandoffDesk, as_language, form_button
 from bot.core.messages import Button, Incoming, Language, Reply
 from bot.core.ports import (
     ConversationStore,
@@ -65,10 +65,6 @@ Clock = Callable[[], datetime]
 def utc_now() -> datetime:
     """The current time in UTC."""
     return datetime.now(UTC)
-
-
-def _lang(value: str | None) -> Language:
-    return "zh" if value == "zh" else "en"
 
 
 def language_of(hint: str | None) -> Language | None:
@@ -226,7 +222,7 @@ class Engine:
             replies = desk.prospect_said(knowledge.catalog, held, incoming)
         except StorageUnavailable:
             log.warning("message not relayed: database unavailable")
-            lang: Language = "zh" if held.language == "zh" else "en"
+            lang = as_language(held.language)
             sorry = Reply(knowledge.catalog.replies.not_saved.get(lang), kind="notice")
             return _Turn(state, [sorry], outcome="handoff")
         return _Turn(state, replies, outcome="handoff")
@@ -313,7 +309,8 @@ class Engine:
         if payload is not None and payload.startswith(FEEDBACK):
             return self._feedback(knowledge, state, payload)
         if payload == REQUEST:
-            return self._hand_off(knowledge, state, incoming, state.language or "en")
+            lang = state.language or "en"
+            return self._hand_off(knowledge, state, incoming, lang, state.last_question)
         turn = self._decide_after(knowledge, state, incoming)
         if pending is None:
             return turn
@@ -371,14 +368,12 @@ class Engine:
             intent = knowledge.catalog.intent(answer.match.intent_id)
             if "lead" in intent.tags:
                 if self._desk is not None and knowledge.catalog.settings.handoff.asks(text):
-                    # "A real person, please": a person now, not a form to fill in.
-                    asked = replace(state, last_question=before.last_question)
-                    handed = self._hand_off(knowledge, asked, incoming, answer.language)
-                    return replace(
-                        handed,
-                        state=replace(handed.state, last_question=state.last_question),
-                        answer=answer,
+                    # "A real person, please": a person now, not a form to fill in; the
+                    # question before this one is what they needed the person for.
+                    handed = self._hand_off(
+                        knowledge, state, incoming, answer.language, before.last_question
                     )
+                    return replace(handed, answer=answer)
                 started = self._start_form(knowledge, state, answer.language)
                 return replace(started, replies=[answer.reply, *started.replies], answer=answer)
             return self._rateable(knowledge, _Turn(state, [answer.reply], answer), answer.language)
@@ -440,7 +435,7 @@ class Engine:
         # An answer to a pressed button has no question of its own: its title stands for it.
         asked = rated.text
         if not asked and rated.intent_id in catalog.intents:
-            asked = catalog.intent(rated.intent_id or "").title.get(_lang(rated.language))
+            asked = catalog.intent(rated.intent_id or "").title.get(as_language(rated.language))
         miss = replace(
             self._miss(state, asked or "", "thumbs_down", rated.intent_id),
             best_score=rated.score,
@@ -454,28 +449,32 @@ class Engine:
         return _Turn(waiting, [sorry], events=(event,), misses=(miss,), outcome="feedback")
 
     def _hand_off(
-        self, knowledge: Knowledge, state: ConversationState, incoming: Incoming, lang: Language
+        self,
+        knowledge: Knowledge,
+        state: ConversationState,
+        incoming: Incoming,
+        lang: Language,
+        question: str | None,
     ) -> _Turn:
-        """The prospect asks for a person (in words or with the button)."""
+        """The prospect asks for a person (in words or with the button) about `question`."""
         catalog = knowledge.catalog
         if self._desk is None:
             return _Turn(state, [self._unavailable(catalog, lang)], outcome="handoff")
         try:
-            requested = self._desk.request(catalog, incoming, lang, state.last_question)
+            requested = self._desk.request(catalog, incoming, lang, question)
         except StorageUnavailable:
             log.warning("handoff not opened: database unavailable")
             return _Turn(state, [Reply(catalog.replies.not_saved.get(lang), kind="notice")])
         misses: tuple[UnansweredQuestion, ...] = ()
-        if requested.created and state.last_question:
-            misses = (self._miss(state, state.last_question, "handoff", None, lang),)
+        if requested.created and question:
+            misses = (self._miss(state, question, "handoff", None, lang),)
         return _Turn(state, requested.replies, misses=misses, outcome="handoff")
 
     @staticmethod
     def _unavailable(catalog: Catalog, lang: Language) -> Reply:
         """No sales desk to hand to: say so and offer the contact form."""
         text = catalog.settings.handoff.texts.unavailable.get(lang)
-        form = Button(catalog.intent("talk_to_consultant").title.get(lang), "form:lead")
-        return Reply(text, (form,), kind="notice")
+        return Reply(text, (form_button(catalog, lang),), kind="notice")
 
     def _miss(
         self,

@@ -51,8 +51,14 @@ SAY_REP_SILENT = "rep_silent"
 SAY_UNCLAIMED = "unclaimed"
 
 
-def _lang(value: str | None) -> Language:
+def as_language(value: str | None) -> Language:
+    """A stored language code as ours (English unless it is Chinese)."""
     return "zh" if value == "zh" else "en"
+
+
+def form_button(catalog: Catalog, lang: Language) -> Button:
+    """The contact form, offered when no person can come now."""
+    return Button(catalog.settings.handoff.form_button.get(lang), "form:lead")
 
 
 def when_text(settings: HandoffSettings, at: datetime, lang: Language) -> str:
@@ -71,8 +77,7 @@ def notice_text(catalog: Catalog, notice: str, lang: Language, params: dict[str,
 def notice_buttons(catalog: Catalog, notice: str, lang: Language) -> tuple[Button, ...]:
     """The buttons a prospect notice comes with: the contact form when nobody came."""
     if notice == SAY_UNCLAIMED:
-        form = catalog.intent("talk_to_consultant").title.get(lang)
-        return (Button(form, "form:lead"),)
+        return (form_button(catalog, lang),)
     if notice in (SAY_REP_CLOSED, SAY_REP_SILENT):
         return (Button(catalog.settings.handoff.request_button.get(lang), REQUEST),)
     return ()
@@ -146,8 +151,8 @@ class HandoffDesk:
             self._event(handoff, "after_hours", now)
             when = when_text(settings, hours.next_opening(now), lang)
             text = texts.after_hours.get(lang).format(hours=hours.describe(), when=when)
-            form = Button(catalog.intent("talk_to_consultant").title.get(lang), "form:lead")
-            return Requested([Reply(text, (form,), kind="notice")], handoff, created=True)
+            form = (form_button(catalog, lang),)
+            return Requested([Reply(text, form, kind="notice")], handoff, created=True)
         text = texts.asking.get(lang).format(minutes=settings.claim_minutes)
         return Requested(
             [Reply(text, self._end(catalog, lang), kind="notice")], handoff, created=True
@@ -156,7 +161,7 @@ class HandoffDesk:
     def prospect_said(self, catalog: Catalog, handoff: Handoff, incoming: Incoming) -> list[Reply]:
         """A message from the prospect while a person holds the conversation: it goes to the
         thread and the bot says nothing, unless it ends the handoff."""
-        lang = _lang(handoff.language)
+        lang = as_language(handoff.language)
         settings = catalog.settings.handoff
         text = incoming.text.strip()
         if incoming.payload == END or (incoming.payload is None and settings.ends(text)):
@@ -287,7 +292,7 @@ class HandoffDesk:
         for handoff in self._handoffs.unclaimed_since(
             now - timedelta(minutes=settings.claim_minutes)
         ):
-            lang = _lang(handoff.language)
+            lang = as_language(handoff.language)
             hours = settings.office_hours
             reply_by = hours.next_opening(now) if not hours.is_open(now) else hours.closing(now)
             relays = [
