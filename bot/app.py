@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.catalog_edits import CatalogEditor
@@ -26,7 +26,7 @@ from bot.channels.telegram import TelegramService
 from bot.config import Settings
 from bot.core.engine import Engine, utc_now
 from bot.core.handoff import HandoffDesk
-from bot.core.ports import Notifier
+from bot.core.ports import Notifier, RetentionRules
 from bot.logs import log_handler
 from bot.metrics import DatabaseReading, Metrics
 from bot.notifications import LogNotifier, Relay
@@ -50,6 +50,7 @@ from storage.repositories import (
     SqlQuestionLog,
     SqlTranscriptLog,
 )
+from storage.retention import SqlRetention
 from storage.staff import SqlStaff
 from storage.unanswered import SqlUnanswered
 
@@ -78,6 +79,7 @@ class Storage:
     telegram_budget: SqlRateBudget
     events: SqlEventLog
     handoffs: SqlHandoffs
+    retention: SqlRetention
 
     def close(self) -> None:
         """Release the database connections."""
@@ -187,6 +189,16 @@ def open_storage(settings: Settings) -> Storage:
         SqlRateBudget(database, "telegram"),
         SqlEventLog(database),
         SqlHandoffs(database),
+        SqlRetention(database, retention_rules(settings)),
+    )
+
+
+def retention_rules(settings: Settings) -> RetentionRules:
+    """How long things are kept, from the settings."""
+    return RetentionRules(
+        personal=timedelta(days=settings.retention_days),
+        session_idle=timedelta(minutes=settings.session_idle_minutes),
+        session_lifetime=timedelta(hours=settings.session_max_hours),
     )
 
 

@@ -178,9 +178,13 @@ def export_command(
 
 @leads_cli.command("purge")
 def purge_command() -> None:
-    """Delete leads and transcripts older than LINGANG_RETENTION_DAYS."""
+    """Delete or redact everything older than LINGANG_RETENTION_DAYS (and what shorter
+    technical windows allow), in every table: what `serve` does once a day."""
     with _storage() as (settings, storage):
-        before = datetime.now(UTC) - timedelta(days=settings.retention_days)
-        counts = storage.leads.purge(before)
-    summary = ", ".join(f"{n} {what.replace('_', ' ')}" for what, n in counts.items())
-    typer.echo(f"deleted what was older than {before.date().isoformat()}: {summary}")
+        now = datetime.now(UTC)
+        counts = storage.retention.purge(now)
+    if counts is None:
+        fail("another purge is running; nothing was done", code=1)
+    before = now - timedelta(days=settings.retention_days)
+    listed = ", ".join(f"{n} {what.replace('_', ' ')}" for what, n in counts.items())
+    typer.echo(f"purged what was older than {before.date().isoformat()}: {listed}")

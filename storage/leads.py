@@ -317,21 +317,7 @@ class SqlLeadRepository:
         """Delete leads (with their history and notifications) and transcripts older than
         `before`, and consent records that no remaining lead needs."""
         with self._db.transaction() as session:
-            leads = _count(session.execute(delete(LeadRow).where(LeadRow.created_at < before)))
-            still_needed = select(LeadRow.consent_id)
-            consents = _count(
-                session.execute(
-                    delete(ConsentRecordRow).where(
-                        ConsentRecordRow.at < before, ConsentRecordRow.id.not_in(still_needed)
-                    )
-                )
-            )
-            transcripts = _count(
-                session.execute(
-                    delete(TranscriptMessageRow).where(TranscriptMessageRow.at < before)
-                )
-            )
-        return {"leads": leads, "consent_records": consents, "transcript_messages": transcripts}
+            return purge_leads(session, before)
 
 
 class SqlOutbox:
@@ -395,3 +381,22 @@ class SqlOutbox:
 def _count(result: Result[Any]) -> int:
     """Rows a DELETE or UPDATE touched."""
     return int(cast(CursorResult[Any], result).rowcount)
+
+
+def purge_leads(session: Session, before: datetime) -> dict[str, int]:
+    """In `session`: delete leads made before `before` (their history and notifications go
+    with them), consent records older than it that no remaining lead needs, and transcripts
+    older than it; how many of each."""
+    leads = _count(session.execute(delete(LeadRow).where(LeadRow.created_at < before)))
+    still_needed = select(LeadRow.consent_id)
+    consents = _count(
+        session.execute(
+            delete(ConsentRecordRow).where(
+                ConsentRecordRow.at < before, ConsentRecordRow.id.not_in(still_needed)
+            )
+        )
+    )
+    transcripts = _count(
+        session.execute(delete(TranscriptMessageRow).where(TranscriptMessageRow.at < before))
+    )
+    return {"leads": leads, "consent_records": consents, "transcript_messages": transcripts}

@@ -299,6 +299,25 @@ class PeriodicRuns(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class RetentionRules:
+    """How long things are kept: personal data (`LINGANG_RETENTION_DAYS`), and staff logins
+    (`LINGANG_SESSION_IDLE_MINUTES`, `LINGANG_SESSION_MAX_HOURS`)."""
+
+    personal: timedelta
+    session_idle: timedelta
+    session_lifetime: timedelta
+
+
+class Retention(Protocol):
+    """Keeps what the privacy notice promises: nothing past its time, in any table."""
+
+    def purge(self, now: datetime) -> dict[str, int] | None:
+        """Delete or redact everything older than its rule allows; rows per table, or None
+        when another purge is running (this one did nothing)."""
+        ...
+
+
 class PrivacyRegistry(Protocol):
     """A person's rights over their data: see all of it, or erase it."""
 

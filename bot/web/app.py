@@ -25,6 +25,7 @@ from bot.channels.slack import SlackService
 from bot.channels.telegram import TelegramService
 from bot.core.ports import StorageUnavailable
 from bot.metrics import EXPOSITION_TYPE
+from bot.retention import DailyPurge
 from bot.review_digest import slack_digest
 from bot.web import admin, api, chat, leads, login, review
 from bot.web.context import STATIC, Web
@@ -106,6 +107,9 @@ def _lifespan(
         digest = slack_digest(app.settings, app.knowledge, app.storage.periodic, slack)
         if digest is not None:
             tasks.append(asyncio.create_task(digest.keep_posting()))
+        # What is past LINGANG_RETENTION_DAYS goes, once a day (one replica does it).
+        purge = DailyPurge(app.storage.retention, app.storage.periodic)
+        tasks.append(asyncio.create_task(purge.keep_purging()))
         try:
             yield
         finally:
