@@ -88,7 +88,9 @@ def main() -> None:
         held = engines["with the event log and the desk"]
         holding = (args.messages * args.rounds + 20) * 1
         for index in range(holding):  # chats a person holds, one per relayed message
-            held.handle(Incoming("bench", f"held-{index}", f"held-{index}", "human please"))
+            held.handle(
+                Incoming("bench", f"held-{index}", f"held-{index}", "human please", private=True)
+            )
         counter = iter(range(holding))
 
         def relayed(_: str) -> object:

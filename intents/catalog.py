@@ -123,16 +123,42 @@ class Replies(Model):
     forget_kept: Localized
     not_saved: Localized
     dated_caveat: Localized  # `{date}`: added to answers past their `valid_until`
+    # Asked in a group for what only a private chat may do (the data export, erasure, the
+    # contact form, a person): "message me directly", with `{link}` where the platform has one.
+    private_only: Localized
+    private_only_link: Localized
 
     @field_validator("dated_caveat")
     @classmethod
     def _names_the_date(cls, text: Localized) -> Localized:
         """The caveat is useless without its date, and any other placeholder would break."""
-        for lang in ("en", "zh"):
-            used = set(re.findall(r"\{(\w*)\}", text.get(lang)))
-            if used != {"date"}:
-                raise ValueError(f"{lang}: needs the placeholder {{date}} and no other")
-        return text
+        return _placeholders(text, {"date"})
+
+    @field_validator("private_only")
+    @classmethod
+    def _says_it_plainly(cls, text: Localized) -> Localized:
+        """Shown as it is: a placeholder would reach the person unfilled."""
+        return _placeholders(text, set())
+
+    @field_validator("private_only_link")
+    @classmethod
+    def _gives_the_link(cls, text: Localized) -> Localized:
+        """The text exists for its link; any other placeholder would break."""
+        return _placeholders(text, {"link"})
+
+
+def _placeholders(text: Localized, expected: set[str]) -> Localized:
+    """`text` with exactly the `{placeholders}` expected, in both languages."""
+    for lang in ("en", "zh"):
+        used = set(re.findall(r"\{(\w*)\}", text.get(lang)))
+        if used != expected:
+            names = ", ".join(f"{{{name}}}" for name in sorted(expected))
+            raise ValueError(
+                f"{lang}: needs the placeholder {names} and no other"
+                if expected
+                else f"{lang}: takes no placeholder"
+            )
+    return text
 
 
 class CommandSpec(Model):

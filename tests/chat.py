@@ -156,12 +156,14 @@ class Chat:
         channel: str = "test",
         user: str = "user-1",
         language_hint: str | None = None,
+        private: bool = True,
     ) -> None:
         self.engine = engine
         self.stores = stores
         self.channel = channel
         self.user = user
         self.language_hint = language_hint
+        self.private = private  # one person with the bot, unless a test says it is a group
         self.replies: list[Reply] = []
 
     @classmethod
@@ -179,6 +181,7 @@ class Chat:
             payload=payload,
             language_hint=self.language_hint,
             event_id=event_id,
+            private=self.private,
         )
         self.replies = self.engine.handle(incoming)
         return "\n".join(reply.text for reply in self.replies)

@@ -36,6 +36,7 @@ class Session:
             text=text,
             payload=payload,
             language_hint=self.language,
+            private=True,  # one person at a terminal
         )
 
 

@@ -5,6 +5,12 @@ Rules from Slack: text in mrkdwn escapes `&`, `<` and `>` (so user text can neve
 link or an @channel); a section block holds at most 3000 characters and an actions block at
 most 25 elements; a button's `value` is returned on a press. In a channel the bot answers in a
 thread, so each thread is its own conversation; in a direct message the whole DM is one.
+
+Private (`Incoming.private`) is a conversation in a direct message only: an IM event, a press
+or a `/lingang` command in a DM. A `/lingang` answer in a channel is ephemeral, but its
+"Post to the channel" button carries what was typed, and ephemeral messages vanish on reload:
+the form and the data export stay in the DM, where the refusal's link leads
+(`https://slack.com/app_redirect?app=...&team=...`, from the request's `api_app_id`).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from bot.adapters.splitting import chunks
 from bot.core.engine import FEEDBACK
@@ -29,6 +36,8 @@ UNSUPPORTED = "unsupported:"
 # is not a message to answer.
 PERSON_SUBTYPES = frozenset({None, "file_share", "thread_broadcast", "me_message"})
 MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+SLACK_ID = re.compile(r"^[A-Z][A-Z0-9]{1,31}$")  # A0123ABCD (an app), T0123ABCD (a workspace)
+DIRECT = "D"  # the first letter of a direct message's channel id
 
 Json = dict[str, Any]
 
@@ -74,9 +83,34 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _incoming(place: Place, user: str, *, text: str = "", payload: str | None = None) -> Incoming:
+def direct_link(app_id: object, team_id: object) -> str | None:
+    """Slack's link that opens the person's direct messages with the app, or None when the
+    request did not name the app."""
+    if not isinstance(app_id, str) or not SLACK_ID.match(app_id):
+        return None
+    query = {"app": app_id}
+    if isinstance(team_id, str) and SLACK_ID.match(team_id):
+        query["team"] = team_id
+    return f"https://slack.com/app_redirect?{urlencode(query)}"
+
+
+def _incoming(
+    place: Place,
+    user: str,
+    *,
+    text: str = "",
+    payload: str | None = None,
+    private: bool,
+    link: str | None,
+) -> Incoming:
     return Incoming(
-        CHANNEL, conversation_id=place.conversation_id, user_id=user, text=text, payload=payload
+        CHANNEL,
+        conversation_id=place.conversation_id,
+        user_id=user,
+        text=text,
+        payload=payload,
+        private=private,
+        direct_link=link,
     )
 
 
@@ -90,18 +124,25 @@ def as_command(text: str, commands: frozenset[str]) -> str:
 
 
 def event_to_incoming(
-    event: Mapping[str, Any], me: Identity, commands: frozenset[str] = frozenset()
+    event: Mapping[str, Any],
+    me: Identity,
+    commands: frozenset[str] = frozenset(),
+    envelope: Mapping[str, Any] | None = None,
 ) -> tuple[Incoming, Place] | None:
     """A direct message or an @mention, and where to answer; None when the bot stays silent
     (its own or another bot's messages, edits, deletions, other channels' chatter).
-    `commands` are the bot's command words, understood without their slash."""
+    `commands` are the bot's command words, understood without their slash; `envelope`, the
+    Events API body around `event`, names the app (for the link to its direct messages)."""
     user = event.get("user")
     if not user or user == me.user_id or event.get("bot_id"):
         return None
     if event.get("subtype") not in PERSON_SUBTYPES:
         return None
     kind, text = event.get("type"), str(event.get("text") or "")
-    if kind == "message" and event.get("channel_type") == "im":
+    around = envelope or {}
+    link = direct_link(around.get("api_app_id"), around.get("team_id") or event.get("team"))
+    private = kind == "message" and event.get("channel_type") == "im"
+    if private:
         place = Place(str(event["channel"]))
     elif kind == "app_mention":
         place = Place(str(event["channel"]), str(event.get("thread_ts") or event["ts"]))
@@ -109,8 +150,10 @@ def event_to_incoming(
     else:
         return None
     if not text.strip() and event.get("files"):
-        return _incoming(place, str(user), payload=f"{UNSUPPORTED}file"), place
-    return _incoming(place, str(user), text=as_command(text, commands)), place
+        file = f"{UNSUPPORTED}file"
+        return _incoming(place, str(user), payload=file, private=private, link=link), place
+    typed = as_command(text, commands)
+    return _incoming(place, str(user), text=typed, private=private, link=link), place
 
 
 def action_to_incoming(body: Mapping[str, Any]) -> tuple[Incoming, Place] | None:
@@ -130,13 +173,20 @@ def action_to_incoming(body: Mapping[str, Any]) -> tuple[Incoming, Place] | None
     else:
         message = body.get("message") or {}
         place = Place(channel, message.get("thread_ts"))
-    return _incoming(place, str(user), payload=str(actions[0].get("value", ""))), place
+    link = direct_link(body.get("api_app_id"), (body.get("team") or {}).get("id"))
+    value = str(actions[0].get("value", ""))
+    private = channel.startswith(DIRECT)
+    return _incoming(place, str(user), payload=value, private=private, link=link), place
 
 
 def command_to_incoming(body: Mapping[str, Any]) -> tuple[Incoming, Place]:
     """`/lingang <question>`: a question whose answers only the asker sees."""
-    place = Place(str(body.get("channel_id", "")), private_to=str(body["user_id"]))
-    return _incoming(place, str(body["user_id"]), text=str(body.get("text") or "")), place
+    channel = str(body.get("channel_id", ""))
+    place = Place(channel, private_to=str(body["user_id"]))
+    link = direct_link(body.get("api_app_id"), body.get("team_id"))
+    text = str(body.get("text") or "")
+    private = channel.startswith(DIRECT)
+    return _incoming(place, str(body["user_id"]), text=text, private=private, link=link), place
 
 
 def _button(number: int, title: str, value: str) -> Json:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,7 @@ CHANNEL = "telegram"
 MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH
 MAX_CALLBACK_BYTES = 64
 UNSUPPORTED = "unsupported:"
+USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{4,31}$")  # Telegram's rule for usernames
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,11 @@ class Identity:
 
     id: int
     username: str
+
+    @property
+    def link(self) -> str | None:
+        """The t.me link that opens a private chat with the bot (None before getMe)."""
+        return f"https://t.me/{self.username}" if USERNAME.match(self.username) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +68,14 @@ class OutgoingText:
 
 
 def _addressed(message: Message, me: Identity) -> tuple[bool, str]:
-    """Whether a group message is for the bot, and its text without the @mention."""
+    """Whether a group message is for the bot, and its text without the @mention.
+
+    A command is, unless it names another bot (`/start@other_bot`).
+    """
     text = message.text or ""
     if text.startswith("/"):
-        return True, text
+        addressee = text[1:].partition(" ")[0].partition("@")[2]
+        return not addressee or addressee.casefold() == me.username.casefold(), text
     replied = message.reply_to_message
     if replied is not None and replied.from_user is not None and replied.from_user.id == me.id:
         return True, text
@@ -89,7 +100,10 @@ def to_incoming(update: Update, me: Identity) -> Incoming | None:
     event_id = str(update.update_id)
     query = update.callback_query
     if query is not None:
-        chat = query.message.chat.id if query.message is not None else query.from_user.id
+        # Without its message (too old, or inline) the press is answered in the person's own
+        # chat with the bot, whose id is theirs: private.
+        shown = query.message
+        chat = shown.chat.id if shown is not None else query.from_user.id
         return Incoming(
             CHANNEL,
             conversation_id=str(chat),
@@ -97,6 +111,8 @@ def to_incoming(update: Update, me: Identity) -> Incoming | None:
             payload=query.data or "",
             language_hint=query.from_user.language_code,
             event_id=event_id,
+            private=shown is None or shown.chat.type == ChatType.PRIVATE,
+            direct_link=me.link,
         )
     message = update.message or update.edited_message
     if message is None or message.from_user is None or message.from_user.is_bot:
@@ -113,6 +129,8 @@ def to_incoming(update: Update, me: Identity) -> Incoming | None:
             payload=payload,
             language_hint=sender.language_code,
             event_id=event_id,
+            private=private,
+            direct_link=me.link,
         )
 
     if update.edited_message is not None:

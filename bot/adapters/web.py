@@ -122,6 +122,7 @@ def to_incoming(
         payload=message.payload,
         language_hint=language_hint(accept_language),
         event_id=event_id,
+        private=True,  # a browser's own conversation
     )
 
 

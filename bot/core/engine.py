@@ -20,7 +20,7 @@ from typing import Any
 
 from bot.core import answers
 from bot.core.answers import Answer
-from bot.core.forms import FormState, FormStep, LeadForm
+from bot.core.forms import CONTACT_PREFIX, PAYLOAD_PREFIX, FormState, FormStep, LeadForm
 from bot.core.handoff import REQUEST, HandoffDesk, as_language, form_button
 from bot.core.messages import Button, Incoming, Language, Reply
 from bot.core.ports import (
@@ -59,6 +59,12 @@ FEEDBACK = "fb:"  # `fb:up:KEY` / `fb:down:KEY`: a 👍/👎 under the answer th
 # What the conversation waits for after a turn, kept in its state until the next message:
 # which intents a "did you mean" offered, or the one line a 👎 asked for.
 PENDING = ("clarify", "feedback")
+# Only in a private chat: what shows or takes a person's data, and a person from the team (whose
+# replies would be relayed to everyone in the group). The lead intents (tag `lead`) start the
+# form, so they are private too, typed or pressed.
+PRIVATE_COMMANDS = frozenset({"mydata", "forget", "contact"})
+PRIVATE_PAYLOADS = (PAYLOAD_PREFIX, "privacy:", CONTACT_PREFIX, REQUEST)
+PRIVATE_FORMS = frozenset({"lead", "forget"})  # conversation states holding a person's choices
 Clock = Callable[[], datetime]
 
 
@@ -306,6 +312,13 @@ class Engine:
         pending = dict(state.form) if state.form and state.form.get("kind") in PENDING else None
         if pending is not None:  # it was for this message only
             state = replace(state, form=None)
+        if not incoming.private:
+            # A group: FAQ answers as always, but nothing of a person's own. A form or a
+            # /forget confirmation left from before would be shared by every member: dropped.
+            if state.form and state.form.get("kind") in PRIVATE_FORMS:
+                state = replace(state, form=None)
+            if self._private_only(knowledge.catalog, incoming):
+                return self._go_private(knowledge.catalog, state, incoming, None)
         if payload is not None and payload.startswith(FEEDBACK):
             return self._feedback(knowledge, state, payload)
         if payload == REQUEST:
@@ -367,6 +380,9 @@ class Engine:
         if answer.match is not None and answer.match.intent_id is not None:
             intent = knowledge.catalog.intent(answer.match.intent_id)
             if "lead" in intent.tags:
+                if not incoming.private:
+                    refused = self._go_private(knowledge.catalog, state, incoming, answer.language)
+                    return replace(refused, answer=answer)
                 if self._desk is not None and knowledge.catalog.settings.handoff.asks(text):
                     # "A real person, please": a person now, not a form to fill in; the
                     # question before this one is what they needed the person for.
@@ -384,6 +400,42 @@ class Engine:
                 state, form={"kind": "clarify", "question": question, "options": options}
             )
         return _Turn(state, [answer.reply], answer)
+
+    # -- what only a private chat may do ------------------------------------------------------
+
+    @staticmethod
+    def _private_only(catalog: Catalog, incoming: Incoming) -> bool:
+        """Whether the message asks for what only a private chat may do (its words that start
+        the form are only known once matched: see `_decide_after`)."""
+        payload, text = incoming.payload, incoming.text.strip()
+        if payload is not None:
+            kind, _, value = payload.partition(":")
+            lead = kind == "intent" and value in catalog.intents
+            return payload.startswith(PRIVATE_PAYLOADS) or (
+                lead and "lead" in catalog.intent(value).tags
+            )
+        if not text.startswith("/"):
+            return False
+        name = text[1:].partition(" ")[0].split("@", 1)[0].lower()
+        return name in PRIVATE_COMMANDS
+
+    @staticmethod
+    def _go_private(
+        catalog: Catalog, state: ConversationState, incoming: Incoming, lang: Language | None
+    ) -> _Turn:
+        """ "Message me directly" in the person's language, with the link to the bot's private
+        chat where the platform has one."""
+        typed = incoming.text.strip()  # a command's word says nothing of the language
+        spoken = lang or (guess_language(typed) if not typed.startswith("/") else None)
+        said = spoken or language_of(incoming.language_hint) or state.language or "en"
+        replies, link = catalog.replies, incoming.direct_link
+        text = (
+            replies.private_only_link.get(said).format(link=link)
+            if link
+            else replies.private_only.get(said)
+        )
+        log.info("asked on %s outside a private chat: sent to a direct message", state.channel)
+        return _Turn(state, [Reply(text, kind="notice")])
 
     # -- 👍/👎 and handing off -----------------------------------------------------------------
 

@@ -32,7 +32,15 @@ class Reply:
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
-    """One message or button press from a person, whatever the channel it came from."""
+    """One message or button press from a person, whatever the channel it came from.
+
+    `private`: only this person and the bot see the conversation (a Telegram private chat, a
+    Slack direct message, the web chat, the terminal). It is False unless the adapter knows
+    better, so an adapter that forgets to say gets no data export, no form and no handoff
+    rather than posting them to a group. `direct_link`: where the person can message the bot
+    one to one (shown when something is refused for not being private), when the platform has
+    such a link.
+    """
 
     channel: str
     conversation_id: str
@@ -42,4 +50,6 @@ class Incoming:
     language_hint: str | None = None
     user_display_name: str | None = None
     event_id: str | None = None
+    private: bool = False
+    direct_link: str | None = None
     raw: Mapping[str, object] = field(default_factory=dict, repr=False, compare=False)

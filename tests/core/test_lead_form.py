@@ -329,7 +329,9 @@ def test_simultaneous_confirms_store_one_lead(knowledge: KnowledgeBase, database
     engines = [sql_stores(database).engine(knowledge) for _ in range(4)]
 
     def confirm(engine_index: int) -> None:
-        engines[engine_index].handle(Incoming("test", "user-1", "user-1", payload="form:confirm"))
+        engines[engine_index].handle(
+            Incoming("test", "user-1", "user-1", payload="form:confirm", private=True)
+        )
 
     threads = [threading.Thread(target=confirm, args=(i,)) for i in range(4)]
     for thread in threads:

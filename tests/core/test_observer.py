@@ -28,7 +28,7 @@ def test_every_kind_of_turn_is_observed_with_its_outcome(knowledge: KnowledgeBas
         Incoming("test", "c1", "u1", text="/help"),
         Incoming("test", "c1", "u1", text="x" * 50_000),
         Incoming("test", "c1", "u1", payload="lang:zh"),
-        Incoming("test", "c1", "u1", payload="form:lead"),
+        Incoming("test", "c1", "u1", payload="form:lead", private=True),
     ]
     for incoming in said:
         engine.handle(incoming)

@@ -69,7 +69,7 @@ def add_lead(
 def lead_through_the_chat(app: App, user: str = "web-ann") -> int:
     """Ann's lead, made by talking to the engine on the web channel."""
     for text, payload in FORM:
-        app.engine.handle(Incoming("web", user, user, text=text, payload=payload))
+        app.engine.handle(Incoming("web", user, user, text=text, payload=payload, private=True))
     [lead] = app.storage.dashboard.leads(LeadQuery(channel="web")).leads
     return lead.id
 
