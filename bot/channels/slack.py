@@ -348,12 +348,16 @@ class SlackService:
 
     # -- prospects --------------------------------------------------------------------------
 
-    async def _on_event(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
-        await self._in_background(self._answer_event(event, context))
+    async def _on_event(
+        self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        await self._in_background(self._answer_event(event, context, body))
 
-    async def _answer_event(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
+    async def _answer_event(
+        self, event: dict[str, Any], context: AsyncBoltContext, body: dict[str, Any]
+    ) -> None:
         commands = frozenset(c.command for c in self._knowledge.current.catalog.settings.commands)
-        translated = event_to_incoming(event, self._me, commands)
+        translated = event_to_incoming(event, self._me, commands, body)  # body: the app's id
         if translated is None or not await self._claimed(context):
             return
         incoming, place = translated
