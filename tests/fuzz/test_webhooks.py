@@ -1,0 +1,43 @@
+"""Fuzzing the platforms' webhooks through the app: Telegram updates with the webhook secret,
+Slack events, button presses, slash commands and view submissions, signed (and not)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fuzz.checks import check_target
+from tests.fuzz.site import FuzzSite
+from tests.fuzz.targets import Target
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="found by fuzzing, reported: an update whose content is not an object (e.g. "
+    '{"update_id": 1, "my_chat_member": []}) makes Update.de_json raise AttributeError: 500',
+)
+def test_telegram_updates_get_no_500_and_log_no_error(
+    site: FuzzSite, by_name: dict[str, Target]
+) -> None:
+    check_target(site, by_name["telegram"], examples=60)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="found by fuzzing, reported: signed bodies of the wrong shape (a form whose payload "
+    "is not JSON, block_actions whose actions are empty) give a 500 or a slack-bolt traceback",
+)
+def test_slack_requests_get_no_500_and_log_no_error(
+    site: FuzzSite, by_name: dict[str, Target]
+) -> None:
+    check_target(site, by_name["slack"], examples=60)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 16 findings 1 and 8 (being fixed): an unsigned JSON body that is not an "
+    "object gives a 500 and a traceback instead of a 401",
+)
+def test_unsigned_junk_to_slack_is_refused_with_a_4xx(
+    site: FuzzSite, by_name: dict[str, Target]
+) -> None:
+    check_target(site, by_name["slack junk"], examples=30)
