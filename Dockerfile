@@ -1,24 +1,32 @@
 # The Lingang bot: `lingang-bot serve` with the semantic matcher, as a non-root user.
 # Build: docker compose build (see README "Production"). Settings come from the environment only;
 # none is baked in here but the container's paths.
-FROM python:3.11-slim-bookworm
+#
+# PYTHON_IMAGE: the official python:3.11-slim-bookworm by default, or the same Python from
+# Debian's packages (deploy/images/build-base.sh) where no registry is reachable. Either way
+# the bot lives in the venv /opt/venv, built in a first stage and copied into the second.
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS build
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
-
-RUN groupadd --system --gid 10001 lingang \
-    && useradd --system --uid 10001 --gid lingang --home-dir /srv/lingang \
-        --shell /usr/sbin/nologin lingang
-
-WORKDIR /srv/lingang/src
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PATH=/opt/venv/bin:$PATH
+RUN python3 -m venv /opt/venv
+WORKDIR /build
 
 # Dependencies first, in their own layer: rebuilt only when pyproject.toml or the pins change.
 # The list is read from pyproject.toml (its dependencies, the semantic matcher's model among
-# them), pinned by constraints.txt.
+# them), pinned by constraints.txt. deploy/wheels, when deploy/wheelhouse.sh filled it, is the
+# only source (no index needed); empty, pip uses PyPI. The env vars reach the pip that builds
+# the bot below too.
 COPY pyproject.toml constraints.txt ./
-RUN python -c "import tomllib; project = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(project['dependencies']))" > requirements.txt \
+COPY deploy/wheels/ ./wheels/
+RUN if ls wheels/*.whl > /dev/null 2>&1; then \
+        export PIP_NO_INDEX=1 PIP_FIND_LINKS=/build/wheels; \
+    fi \
+    && python -c "import tomllib; project = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(project['dependencies']))" > requirements.txt \
     && pip install -c constraints.txt -r requirements.txt
 
 # The bot itself (its dependencies are already there).
@@ -26,10 +34,25 @@ COPY README.md ./
 COPY bot ./bot
 COPY intents ./intents
 COPY storage ./storage
-RUN pip install --no-deps . && rm -rf build *.egg-info
+RUN if ls wheels/*.whl > /dev/null 2>&1; then \
+        export PIP_NO_INDEX=1 PIP_FIND_LINKS=/build/wheels; \
+    fi \
+    && pip install --no-deps . && rm -rf build *.egg-info
 
-# The FAQ catalog admins edit: docker-compose.yml mounts a named volume here, which Docker seeds
-# from this copy (owner included) the first time. The code and the model stay in the package.
+FROM ${PYTHON_IMAGE}
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PATH=/opt/venv/bin:$PATH
+
+RUN groupadd --system --gid 10001 lingang \
+    && useradd --system --uid 10001 --gid lingang --home-dir /srv/lingang \
+        --shell /usr/sbin/nologin lingang
+
+COPY --from=build /opt/venv /opt/venv
+
+# The FAQ files that seed an empty database (after that the catalog's revisions live in
+# PostgreSQL). The code and the model stay in the package.
 COPY --chown=lingang:lingang intents/*.yaml intents/README.md /srv/lingang/intents/
 COPY --chown=lingang:lingang intents/faq /srv/lingang/intents/faq/
 COPY --chown=lingang:lingang intents/forms /srv/lingang/intents/forms/
@@ -51,4 +74,4 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('LINGANG_PORT', '8000'), timeout=4)"]
 
-CMD ["lingang-bot", "serve", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["lingang-bot", "serve"]

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 from fnmatch import fnmatch
+from ipaddress import ip_address, ip_network
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 REPLICAS = ("bot1", "bot2")
 # Read by docker-compose.yml only (PostgreSQL's password, Caddy's host name), not by the bot.
 DEPLOYMENT_ONLY = {"SITE_ADDRESS", "POSTGRES_PASSWORD"}
-# uvicorn's own variable (trust the proxy's X-Forwarded-* headers), not a bot setting.
-SERVER_ONLY = {"FORWARDED_ALLOW_IPS"}
+# Chosen when compose runs, with a default (the official images): not in .env.example.
+IMAGE_CHOICES = {"PYTHON_IMAGE", "POSTGRES_IMAGE", "CADDY_IMAGE"}
 # What an operator fills in: values of the right form.
 FILLED = {
     "SITE_ADDRESS": "bot.example.com",
@@ -55,7 +56,7 @@ def problems_with(compose: dict[str, Any], example: dict[str, str | None]) -> li
         f"docker-compose.yml: {service} gets {key}, which is not a setting"
         for service in ("migrate", *REPLICAS)
         for key in compose["services"][service].get("environment", {})
-        if key not in settings | SERVER_ONLY
+        if key not in settings
     ]
     problems += [f".env.example: setting {key} is missing" for key in settings - example.keys()]
     problems += [
@@ -63,8 +64,13 @@ def problems_with(compose: dict[str, Any], example: dict[str, str | None]) -> li
         for key in example.keys() - settings - DEPLOYMENT_ONLY
     ]
     active = {key for key, value in example.items() if value is not None}
-    used = set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", yaml.safe_dump(compose)))
-    problems += [f"docker-compose.yml: ${{{key}}} is not in .env.example" for key in used - active]
+    text = yaml.safe_dump(compose)
+    used = set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", text))
+    optional = set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*):-", text))
+    problems += [
+        f"docker-compose.yml: ${{{key}}} is not in .env.example"
+        for key in used - active - (optional & IMAGE_CHOICES)
+    ]
     return sorted(problems)
 
 
@@ -91,7 +97,11 @@ def test_a_mistake_is_named() -> None:
 def test_services_postgres_migration_two_webhook_replicas_and_a_proxy() -> None:
     services = compose_file()["services"]
     postgres, migrate, proxy = services["postgres"], services["migrate"], services["proxy"]
-    assert postgres["image"].startswith("postgres:16")
+    assert postgres["image"] == "${POSTGRES_IMAGE:-postgres:16-bookworm}"
+    assert proxy["image"] == "${CADDY_IMAGE:-caddy:2}"
+    assert migrate["build"]["args"] == {
+        "PYTHON_IMAGE": "${PYTHON_IMAGE:-python:3.11-slim-bookworm}"
+    }
     assert "postgres:/var/lib/postgresql/data" in postgres["volumes"]
     assert "pg_isready" in postgres["healthcheck"]["test"]
     assert migrate["command"] == ["lingang-bot", "db", "upgrade"]
@@ -165,7 +175,12 @@ def dockerfile() -> list[tuple[str, str]]:
 def test_dockerfile_slim_non_root_dependencies_first_healthcheck_no_secrets() -> None:
     steps = dockerfile()
     kinds = [kind for kind, _ in steps]
-    assert re.fullmatch(r"python:3\.11-slim(-\w+)?", steps[0][1]), steps[0]
+    # The base image is a build argument whose default is the official slim image.
+    assert re.fullmatch(r"PYTHON_IMAGE=python:3\.11-slim(-\w+)?", steps[0][1]), steps[0]
+    assert {args for kind, args in steps if kind == "FROM"} == {
+        "${PYTHON_IMAGE} AS build",
+        "${PYTHON_IMAGE}",
+    }
     users = [args for kind, args in steps if kind == "USER"]
     assert users, "no USER"
     assert users[-1] not in ("root", "0")
@@ -175,7 +190,9 @@ def test_dockerfile_slim_non_root_dependencies_first_healthcheck_no_secrets() ->
     copies = [(i, args) for i, (kind, args) in enumerate(steps) if kind == "COPY"]
     deps = next(i for i, (k, a) in enumerate(steps) if k == "RUN" and "-c constraints.txt" in a)
     before = {source for i, args in copies if i < deps for source in args.split()[:-1]}
-    assert before == {"pyproject.toml", "constraints.txt"}, "sources copied before the deps"
+    # (and the wheels deploy/wheelhouse.sh may have fetched, for a build without an index)
+    assert before == {"pyproject.toml", "constraints.txt", "deploy/wheels/"}, "copied before deps"
+    assert ("COPY", "--from=build /opt/venv /opt/venv") in steps
     assert any(args.startswith("bot ") for i, args in copies if i > deps)
     secrets = {f.alias for f in Settings.model_fields.values() if "SecretStr" in str(f.annotation)}
     baked = {
@@ -212,3 +229,41 @@ def test_caddy_proxies_to_both_replicas_checks_readiness_and_hides_metrics() -> 
     blocked = re.search(r"^\s*@(\w+) path /metrics\b", caddyfile, re.M)
     assert blocked, "no matcher for /metrics"
     assert re.search(rf"^\s*respond @{blocked[1]} 40[34]$", caddyfile, re.M)
+
+
+def test_replicas_trust_forwarded_headers_from_caddys_fixed_address_only() -> None:
+    compose = compose_file()
+    (network,) = compose["networks"]["default"]["ipam"]["config"]
+    subnet, handed_out = ip_network(network["subnet"]), ip_network(network["ip_range"])
+    proxy = ip_address(compose["services"]["proxy"]["networks"]["default"]["ipv4_address"])
+    assert proxy in subnet
+    assert proxy not in handed_out, "another container could be given Caddy's address"
+    for name in ("migrate", *REPLICAS):
+        env = compose["services"][name]["environment"]
+        assert env["LINGANG_FORWARDED_ALLOW_IPS"] == str(proxy), name
+        assert "FORWARDED_ALLOW_IPS" not in env, name
+
+
+def test_caddy_limits_bodies_and_sets_the_security_headers() -> None:
+    caddyfile = (ROOT / "deploy" / "Caddyfile").read_text("utf-8")
+    limits = dict(re.findall(r"request_body @(\w+) \{\s*max_size (\w+)\s*\}", caddyfile))
+    matchers = dict(re.findall(r"^\s*@(\w+) (.+)$", caddyfile, re.M))
+    by_route = {matchers[name]: size for name, size in limits.items()}
+    assert by_route == {
+        "path /login": "64KB",
+        "path /slack/events": "256KB",
+        "not path /login /slack/events": "1MB",
+    }
+    for line in (
+        'Strict-Transport-Security "max-age=31536000; includeSubDomains"',
+        "Content-Security-Policy \"default-src 'self'; script-src 'self'; frame-ancestors 'none'; "
+        "form-action 'self'; base-uri 'none'\"",
+        "X-Content-Type-Options nosniff",
+        "Referrer-Policy same-origin",
+        "-Server",
+    ):
+        assert re.search(rf"^\t\t{re.escape(line)}$", caddyfile, re.M), line
+    internal = re.search(r"^\s*@(\w+) path (.*/metrics.*)$", caddyfile, re.M)
+    assert internal, "no matcher for the internal routes"
+    assert {"/readyz", "/metrics"} <= set(internal[2].split())
+    assert re.search(rf"^\s*respond @{internal[1]} 404$", caddyfile, re.M)
