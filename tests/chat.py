@@ -156,14 +156,13 @@ class Chat:
         channel: str = "test",
         user: str = "user-1",
         language_hint: str | None = None,
-        private: bool = True,
     ) -> None:
         self.engine = engine
         self.stores = stores
         self.channel = channel
         self.user = user
         self.language_hint = language_hint
-        self.private = private  # one person with the bot, unless a test says it is a group
+        self.private = True  # one person with the bot (a test may make it a group)
         self.replies: list[Reply] = []
 
     @classmethod
