@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, or_, select, update
@@ -14,6 +14,7 @@ from storage.events import event_of
 from storage.exports import event_export, handoff_export
 from storage.handoffs import handoff_of, relay_item_of
 from storage.models import (
+    AuditEntryRow,
     ConsentRecordRow,
     ConversationEventRow,
     ConversationRow,
@@ -27,6 +28,10 @@ from storage.models import (
     TranscriptMessageRow,
     UnansweredQuestionRow,
 )
+
+EXAMPLE_ADDED = "question.add_example"  # the audit action whose details copy a question
+REDACTED = "[redacted]"
+AUDIT_SLACK = timedelta(minutes=5)  # clocks of replicas and the database disagree a little
 
 # Every table that holds rows about a person, keyed by (channel, user_id). Lead events and
 # outbox items belong to a lead and go with it (ON DELETE CASCADE). Handoffs are not deleted
@@ -104,6 +109,7 @@ class SqlPrivacyRegistry:
         counts: dict[str, int] = {}
         with self._db.transaction() as session:
             counts["handoffs"] = _redact_handoffs(session, channel, user_id)
+            counts["audit_log"] = _redact_audit(session, channel, user_id)
             lead_ids = select(LeadRow.id).where(
                 LeadRow.channel == channel, LeadRow.user_id == user_id
             )
@@ -119,6 +125,35 @@ class SqlPrivacyRegistry:
                 )
             session.add(ErasureRow(subject=pseudonym(channel, user_id), at=at, counts=counts))
         return counts
+
+
+def _redact_audit(session: Session, channel: str, user_id: str) -> int:
+    """Redact the text of the person's questions in the audit entries of admins who added
+    them to an intent as examples (the entry names the questions it handled)."""
+    mine = session.execute(
+        select(UnansweredQuestionRow.id, UnansweredQuestionRow.handled_at).where(
+            UnansweredQuestionRow.channel == channel,
+            UnansweredQuestionRow.user_id == user_id,
+            UnansweredQuestionRow.handled_intent.is_not(None),
+        )
+    ).all()
+    if not mine:
+        return 0
+    ids = {row.id for row in mine}
+    # The entry is written in the transaction that handled the questions: not before it.
+    since = min(row.handled_at for row in mine if row.handled_at is not None) - AUDIT_SLACK
+    entries = select(AuditEntryRow).where(
+        AuditEntryRow.action == EXAMPLE_ADDED, AuditEntryRow.at >= since
+    )
+    redacted = 0
+    for entry in session.scalars(entries):
+        named = entry.details.get("questions")
+        if not isinstance(named, list) or ids.isdisjoint(named):
+            continue
+        if entry.details.get("text") not in (None, REDACTED):
+            entry.details = {**entry.details, "text": REDACTED}
+            redacted += 1
+    return redacted
 
 
 def _redact_handoffs(session: Session, channel: str, user_id: str) -> int:

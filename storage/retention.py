@@ -74,6 +74,7 @@ from storage.models import (
     StaffSessionRow,
     UnansweredQuestionRow,
 )
+from storage.privacy import EXAMPLE_ADDED, REDACTED
 from storage.ratebudget import IDLE_SECONDS
 
 ABANDONED_FORM = timedelta(days=7)
@@ -88,8 +89,7 @@ PERIODIC_RUNS = timedelta(days=60)
 LOCK_KEY = 0x4C696E67_70757267  # "Lingpurg"
 
 # Audit actions whose details copy a prospect's words, and the detail that holds them.
-AUDIT_COPIES = {"question.add_example": "text", "leads.export": "filters"}
-REDACTED = "[redacted]"
+AUDIT_COPIES = {EXAMPLE_ADDED: "text", "leads.export": "filters"}
 
 
 class SqlRetention:
