@@ -22,6 +22,7 @@ from bot.channels.handoff_relay import HandoffRelay
 from bot.channels.ratelimit import ChatRateLimiter
 from bot.channels.slack import SlackService
 from bot.channels.slack_sales import Cards, SlackSalesNotifier
+from bot.channels.spool import DeliverySpool
 from bot.channels.telegram import TelegramService
 from bot.config import Settings
 from bot.core.engine import Engine, utc_now
@@ -288,6 +289,12 @@ def open_notifier(
 
 def build_telegram(app: App) -> TelegramService | None:
     """The Telegram bot, when `TELEGRAM_BOT_TOKEN` is set (webhook mode with a webhook URL)."""
+def delivery_spool(settings: Settings) -> DeliverySpool:
+    """Where deliveries wait while the database is down: the data folder, which the replicas
+    share (docker-compose's `data` volume)."""
+    return DeliverySpool(settings.data_dir / "spool")
+
+
     settings = app.settings
     if settings.telegram_bot_token is None:
         return None
@@ -304,6 +311,8 @@ def build_telegram(app: App) -> TelegramService | None:
         errors=app.metrics,
     )
 
+        inbox=app.storage.deliveries,
+        spool=delivery_spool(settings),
 
 def build_slack(app: App) -> SlackService | None:
     """The Slack app, when `SLACK_BOT_TOKEN` is set (Socket Mode with an app token, else HTTP)."""
@@ -327,6 +336,8 @@ def build_slack(app: App) -> SlackService | None:
         handoff=(app.desk, app.storage.handoffs) if app.desk is not None else None,
     )
 
+        inbox=app.storage.deliveries,
+        spool=delivery_spool(settings),
 
 def build_handoff_relay(
     app: App,

@@ -15,6 +15,7 @@ from bot.core.ports import (
     LEASE,
     Budget,
     CatalogRevision,
+    Delivery,
     RevisionConflict,
     RevisionMeta,
     StaleState,
@@ -87,20 +88,121 @@ class MemoryConversationStore:
             return len(mine)
 
 
+@dataclass(slots=True)
+class _Kept:
+    """One delivery in the memory inbox."""
+
+    payload: Mapping[str, Any] | None = None
+    attempts: int = 0
+    lease_until: datetime | None = None
+    answered_at: datetime | None = None
+    replies: Sequence[Mapping[str, Any]] | None = None
+
+
 class MemoryDeliveryLog:
-    """`DeliveryLog` in a set."""
+    """`DeliveryLog` in a dictionary, in the order deliveries came."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._seen: set[tuple[str, str]] = set()
+        self._kept: dict[tuple[str, str], _Kept] = {}
 
     def first_delivery(self, channel: str, delivery_id: str) -> bool:
         """True the first time `(channel, delivery_id)` is seen."""
         with self._lock:
-            if (channel, delivery_id) in self._seen:
+            return self._add(channel, delivery_id, _Kept())
+
+    def _add(self, channel: str, delivery_id: str, kept: _Kept) -> bool:
+        if (channel, delivery_id) in self._kept:
+            return False
+        self._kept[(channel, delivery_id)] = kept
+        return True
+
+    def take_in(
+        self, channel: str, delivery_id: str, payload: Mapping[str, Any], lease_until: datetime
+    ) -> bool:
+        """Keep the delivery with its payload, held as attempt 1, unless seen before."""
+        with self._lock:
+            return self._add(channel, delivery_id, _Kept(dict(payload), 1, lease_until))
+
+    def _held(self, channel: str, delivery_id: str, attempt: int) -> _Kept | None:
+        kept = self._kept.get((channel, delivery_id))
+        if kept is None or kept.attempts != attempt or kept.answered_at is not None:
+            return None
+        return kept
+
+    def hold(
+        self,
+        channel: str,
+        delivery_id: str,
+        attempt: int,
+        lease_until: datetime,
+        replies: Sequence[Mapping[str, Any]] | None = None,
+    ) -> bool:
+        """Extend the holding attempt's lease (and keep its replies)."""
+        with self._lock:
+            kept = self._held(channel, delivery_id, attempt)
+            if kept is None:
                 return False
-            self._seen.add((channel, delivery_id))
+            kept.lease_until = lease_until
+            if replies is not None:
+                kept.replies = [dict(reply) for reply in replies]
             return True
+
+    def answered(self, channel: str, delivery_id: str, attempt: int, at: datetime) -> bool:
+        """Mark answered by the holding attempt; the payload and replies go."""
+        with self._lock:
+            kept = self._held(channel, delivery_id, attempt)
+            if kept is None:
+                return False
+            self._answer(kept, at)
+            return True
+
+    @staticmethod
+    def _answer(kept: _Kept, at: datetime) -> None:
+        kept.answered_at, kept.lease_until, kept.payload, kept.replies = at, None, None, None
+
+    def due(
+        self, channel: str, now: datetime, lease_until: datetime, limit: int, max_attempts: int
+    ) -> list[Delivery]:
+        """Take the unanswered deliveries whose lease ended, oldest first."""
+        taken: list[Delivery] = []
+        with self._lock:
+            for (kept_channel, delivery_id), kept in self._kept.items():
+                if len(taken) == limit:
+                    break
+                if (
+                    kept_channel != channel
+                    or kept.payload is None
+                    or kept.answered_at is not None
+                    or kept.lease_until is None
+                    or kept.lease_until >= now
+                    or kept.attempts >= max_attempts
+                ):
+                    continue
+                kept.attempts += 1
+                kept.lease_until = lease_until
+                taken.append(
+                    Delivery(channel, delivery_id, kept.payload, kept.attempts, kept.replies)
+                )
+        return taken
+
+    def file(
+        self,
+        channel: str,
+        delivery_id: str,
+        payload: Mapping[str, Any],
+        answered_at: datetime | None,
+        now: datetime,
+    ) -> None:
+        """Record a spooled delivery: answered, or due now unless known."""
+        with self._lock:
+            if answered_at is None:
+                self._add(channel, delivery_id, _Kept(dict(payload), 1, now))
+                return
+            self._add(channel, delivery_id, _Kept())
+            kept = self._kept[(channel, delivery_id)]
+            if kept.answered_at is None:
+                self._answer(kept, answered_at)
 
 
 class MemoryTranscriptLog:

@@ -262,7 +262,12 @@ class ErasureRow(Base):
 
 
 class ProcessedDeliveryRow(Base):
-    """A platform delivery (Telegram update, Slack event) already taken in."""
+    """A platform delivery (Telegram update, Slack event) already taken in: the inbox.
+
+    While a delivery taken in with its payload is not answered, `lease_until` says until when
+    the replica holding it (attempt number `attempts`) may answer it before anyone may replay
+    it; `replies` are what the engine decided for it. Answered, it keeps only its key.
+    """
 
     __tablename__ = "processed_deliveries"
     __table_args__ = (UniqueConstraint("channel", "delivery_id"),)
@@ -271,6 +276,11 @@ class ProcessedDeliveryRow(Base):
     channel: Mapped[str] = mapped_column(String(32))
     delivery_id: Mapped[str] = mapped_column(String(128))
     processed_at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    replies: Mapped[list[dict[str, Any]] | None] = mapped_column(Json)
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    lease_until: Mapped[datetime | None] = mapped_column(index=True)
+    answered_at: Mapped[datetime | None]
 
 
 class StaffUserRow(Base):

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Insert, func, select, update
+from sqlalchemy import CursorResult, Insert, Update, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from bot.core.messages import Language
-from bot.core.ports import StaleState
+from bot.core.ports import Delivery, StaleState
 from bot.core.records import MissReason, TranscriptEntry, UnansweredQuestion
 from bot.core.state import ConversationState
 from storage.db import Database
@@ -102,23 +102,145 @@ class SqlConversationStore:
 
 
 class SqlDeliveryLog:
-    """`DeliveryLog` on `processed_deliveries`; its unique key settles races between replicas."""
+    """`DeliveryLog` on `processed_deliveries` (the inbox); its unique key settles races
+    between replicas, and one conditional UPDATE gives each due delivery to one replica."""
 
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    def first_delivery(self, channel: str, delivery_id: str) -> bool:
-        """Insert the delivery unless present; True if this call inserted it."""
+    def _insert(self, **values: Any) -> Insert:
         dialect = self._db.engine.dialect.name
         insert_: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
         statement: Insert = (
             insert_(ProcessedDeliveryRow)
-            .values(channel=channel, delivery_id=delivery_id, processed_at=utc_now())
+            .values(processed_at=utc_now(), **values)
             .on_conflict_do_nothing(index_elements=["channel", "delivery_id"])
             .returning(ProcessedDeliveryRow.id)
         )
+        return statement
+
+    def first_delivery(self, channel: str, delivery_id: str) -> bool:
+        """Insert the delivery unless present; True if this call inserted it."""
+        statement = self._insert(channel=channel, delivery_id=delivery_id)
         with self._db.transaction() as session:
             return session.execute(statement).first() is not None
+
+    def take_in(
+        self, channel: str, delivery_id: str, payload: Mapping[str, Any], lease_until: datetime
+    ) -> bool:
+        """Insert the delivery with its payload, held as attempt 1, unless present."""
+        statement = self._insert(
+            channel=channel,
+            delivery_id=delivery_id,
+            payload=dict(payload),
+            attempts=1,
+            lease_until=lease_until,
+        )
+        with self._db.transaction() as session:
+            return session.execute(statement).first() is not None
+
+    def _held_by(self, channel: str, delivery_id: str, attempt: int) -> Update:
+        row = ProcessedDeliveryRow
+        return update(row).where(
+            row.channel == channel,
+            row.delivery_id == delivery_id,
+            row.attempts == attempt,
+            row.answered_at.is_(None),
+        )
+
+    def hold(
+        self,
+        channel: str,
+        delivery_id: str,
+        attempt: int,
+        lease_until: datetime,
+        replies: Sequence[Mapping[str, Any]] | None = None,
+    ) -> bool:
+        """Extend the lease of the holding attempt (and keep its replies)."""
+        values: dict[str, Any] = {"lease_until": lease_until}
+        if replies is not None:
+            values["replies"] = [dict(reply) for reply in replies]
+        statement = self._held_by(channel, delivery_id, attempt).values(**values)
+        with self._db.transaction() as session:
+            return cast(CursorResult[Any], session.execute(statement)).rowcount == 1
+
+    def answered(self, channel: str, delivery_id: str, attempt: int, at: datetime) -> bool:
+        """Mark answered by the holding attempt; the payload and replies go."""
+        statement = self._held_by(channel, delivery_id, attempt).values(
+            answered_at=at, lease_until=None, payload=None, replies=None
+        )
+        with self._db.transaction() as session:
+            return cast(CursorResult[Any], session.execute(statement)).rowcount == 1
+
+    def due(
+        self, channel: str, now: datetime, lease_until: datetime, limit: int, max_attempts: int
+    ) -> list[Delivery]:
+        """One UPDATE takes the due rows; a row another replica took meanwhile no longer
+        matches its WHERE (PostgreSQL re-checks it after the other's commit; SQLite writes
+        one transaction at a time), so each row goes to one caller only."""
+        row = ProcessedDeliveryRow
+        expired = (
+            row.channel == channel,
+            row.lease_until < now,
+            row.answered_at.is_(None),
+            row.payload.is_not(None),
+            row.attempts < max_attempts,
+        )
+        oldest = (
+            select(row.id)
+            .where(*expired)
+            .order_by(row.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        statement = (
+            update(row)
+            .where(row.id.in_(oldest), *expired)
+            .values(attempts=row.attempts + 1, lease_until=lease_until)
+            .returning(row.id, row.delivery_id, row.payload, row.attempts, row.replies)
+        )
+        with self._db.transaction() as session:
+            taken = sorted(session.execute(statement).all(), key=lambda found: int(found[0]))
+        return [
+            Delivery(channel, delivery_id, payload or {}, attempts, replies)
+            for _, delivery_id, payload, attempts, replies in taken
+        ]
+
+    def file(
+        self,
+        channel: str,
+        delivery_id: str,
+        payload: Mapping[str, Any],
+        answered_at: datetime | None,
+        now: datetime,
+    ) -> None:
+        """Insert the spooled delivery (answered, or due now as attempt 1); an answered one
+        also marks a row another replica took in meanwhile answered."""
+        row = ProcessedDeliveryRow
+        with self._db.transaction() as session:
+            if answered_at is None:
+                session.execute(
+                    self._insert(
+                        channel=channel,
+                        delivery_id=delivery_id,
+                        payload=dict(payload),
+                        attempts=1,
+                        lease_until=now,
+                    )
+                )
+                return
+            session.execute(
+                self._insert(channel=channel, delivery_id=delivery_id, answered_at=answered_at)
+            )
+            session.execute(
+                update(row)
+                .where(
+                    row.channel == channel,
+                    row.delivery_id == delivery_id,
+                    row.answered_at.is_(None),
+                )
+                .values(answered_at=answered_at, lease_until=None, payload=None, replies=None)
+            )
 
 
 class SqlTranscriptLog:

@@ -3,10 +3,12 @@
 decision, and the sales desk for the team.
 
 Guarantees: every request is acknowledged before the work is done (Slack wants an answer within
-3 s); every event, press and command is claimed in the database before it is handled, so a
-retry (or a second delivery to another process) is acknowledged and dropped; while the
-database cannot record a delivery, it is answered anyway (the engine says what could not be
-saved) and remembered in this process, so a retry to it is dropped. Web API calls retry
+3 s); every event, press and command is kept (its whole body) before it is acknowledged or
+handled: a global middleware stores it in the inbox, or in the spool the replicas share while
+the database is down, before slack-bolt's listener runner acknowledges it (`bot.channels.inbox`).
+A retry (or a second delivery to another replica) is acknowledged and dropped; one that can be
+kept nowhere gets a 503, so Slack sends it again; one whose replica died before answering it is
+dispatched again through the same listeners by another replica (`recover`). Web API calls retry
 429s after `Retry-After` and connection errors; a reply that still fails is kept in the
 database and sent again later.
 """
@@ -18,6 +20,8 @@ import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable, Coroutine
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,6 +30,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -49,13 +54,16 @@ from bot.adapters.slack import (
     pressed_title,
     render,
 )
+from bot.channels.inbox import INBOX_LEASE, ClaimsOnly, Intake, Ticket, Unkept
 from bot.channels.slack_handoff import SalesThreads
-from bot.channels.unclaimed import UnclaimedDeliveries
+from bot.channels.spool import DeliverySpool, private_spool
 from bot.core.answers import answer
 from bot.core.engine import FEEDBACK, Engine
 from bot.core.handoff import HandoffDesk
 from bot.core.messages import Incoming, Reply
 from bot.core.ports import (
+    Delivery,
+    DeliveryLog,
     Handoffs,
     LeadRepository,
     OutgoingQueue,
@@ -71,7 +79,7 @@ from intents.text import guess_language
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-CLAIM_BUDGET = 2.0  # seconds the claim may take before the request is acknowledged anyway
+CLAIM_BUDGET = 2.0  # seconds keeping a delivery may take before it is acknowledged anyway
 KEEP_RETRY = timedelta(minutes=1)
 LAST_RETRY = timedelta(hours=1)
 POST_ACTION = "lingang-post"  # the "post to the channel" button of /lingang's private answer
@@ -86,6 +94,29 @@ STATUS_OF: dict[SalesAction, LeadStatus] = {
     "qualified": "qualified",
     "lost": "lost",
 }
+
+
+class TakenOver(Exception):
+    """Another replica replays the delivery now (this one's lease ended): leave it to it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Taking:
+    """The delivery a listener works on: its body, and the taking-in of it (a ticket, or
+    None for a delivery taken in before)."""
+
+    body: dict[str, Any]
+    taken: asyncio.Future[Ticket | None]
+
+    def ticket(self) -> Ticket | None:
+        """The ticket, once the delivery is kept (None before, or if it was not new)."""
+        if not self.taken.done() or self.taken.cancelled() or self.taken.exception():
+            return None
+        return self.taken.result()
+
+
+# Set by the `_once` middleware before slack-bolt runs the listener (whose task copies it).
+DELIVERY: ContextVar[Taking | None] = ContextVar("slack_delivery", default=None)
 
 
 def retrying_client(token: str | None, base_url: str) -> AsyncWebClient:
@@ -187,7 +218,13 @@ class SlackService:
         clock: Clock = lambda: datetime.now(UTC),
         errors: PlatformErrors | None = None,
         handoff: tuple[HandoffDesk, Handoffs] | None = None,
+        inbox: DeliveryLog | None = None,
+        spool: DeliverySpool | None = None,
+        lease: timedelta = INBOX_LEASE,
     ) -> None:
+        """`inbox` and `spool` keep deliveries until they are answered (`bot.channels.inbox`);
+        without them, deliveries are only claimed through the engine, and spooled in a folder
+        of this process."""
         self._engine = engine
         self._knowledge = knowledge
         self._leads = leads
@@ -225,7 +262,13 @@ class SlackService:
         self._handler: AsyncSocketModeHandler | None = None
         self._me = Identity("", "")
         self._work: set[asyncio.Task[Any]] = set()
-        self._unclaimed = UnclaimedDeliveries()
+        self._intake = Intake(
+            CHANNEL,
+            inbox or ClaimsOnly(engine.claim),
+            spool or private_spool(),
+            clock=clock,
+            lease=lease,
+        )
         self._wire()
 
     # -- life cycle -------------------------------------------------------------------------
@@ -289,15 +332,23 @@ class SlackService:
         app.command(lead)(self._on_lead)
 
     async def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
-        """Run a listener's work, known to `stop`, so that shutdown waits for it."""
+        """Run a listener's work, known to `stop`, so that shutdown waits for it; once it is
+        done, its delivery is marked answered."""
         task = asyncio.current_task()
         if task is not None:
             self._work.add(task)
+        taking = DELIVERY.get()
         try:
             await work
+        except TakenOver:
+            log.warning("slack delivery taken over by another replica")
+            return
         finally:
             if task is not None:
                 self._work.discard(task)
+        ticket = taking.ticket() if taking is not None else None
+        if taking is not None and ticket is not None:
+            await asyncio.to_thread(self._intake.answered, ticket, taking.body)
 
     # -- receiving: once per delivery -------------------------------------------------------
 
@@ -308,43 +359,63 @@ class SlackService:
         resp: BoltResponse,
         next: Callable[[], Awaitable[None]],
     ) -> BoltResponse:
-        """Claim the delivery before it is handled; a repeat is acknowledged and dropped."""
+        """Keep the delivery before it is acknowledged and handled; a repeat is acknowledged
+        and dropped, one that can be kept nowhere refused (503: Slack sends it again)."""
         key = delivery_key(body)
-        if key is None:
+        if key is None or DELIVERY.get() is not None:  # not a delivery, or a replay
             await next()
             return resp
-        if key in self._unclaimed:  # answered while the database was down
-            log.info("duplicate slack delivery dropped")
-            return BoltResponse(status=200, body="")
-        claim = asyncio.ensure_future(asyncio.to_thread(self._engine.claim, CHANNEL, key))
+        taken = asyncio.ensure_future(asyncio.to_thread(self._intake.take, key, body))
         try:
-            first = await asyncio.wait_for(asyncio.shield(claim), CLAIM_BUDGET)
+            ticket = await asyncio.wait_for(asyncio.shield(taken), CLAIM_BUDGET)
         except TimeoutError:
             # The database is slow: acknowledge in time, and let the listener wait for it.
-            context["claim"] = claim
+            ticket = None
+        except Unkept:
+            return BoltResponse(status=503, body="")
+        else:
+            if ticket is None:
+                log.info("duplicate slack delivery dropped")
+                return BoltResponse(status=200, body="")
+        marker = DELIVERY.set(Taking(body, taken))
+        try:
             await next()
-            return resp
-        except StorageUnavailable:
-            first = self._unclaimed.first(key)
-            if first:
-                log.warning("slack delivery not recorded (database unavailable); answering anyway")
-        if not first:
-            log.info("duplicate slack delivery dropped")
-            return BoltResponse(status=200, body="")
-        await next()
+        finally:
+            DELIVERY.reset(marker)
         return resp
 
     @staticmethod
     async def _claimed(context: AsyncBoltContext) -> bool:
-        """For a claim still in progress at the acknowledgement: whether it was the first."""
-        pending = context.get("claim")
-        if pending is None:
+        """Whether this listener answers its delivery: waits for a taking-in still in
+        progress at the acknowledgement (the database was slow)."""
+        taking = DELIVERY.get()
+        if taking is None:
             return True
         try:
-            first: bool = await pending
-        except StorageUnavailable:
+            ticket = await taking.taken
+        except Unkept:
             return True  # acknowledged already: answer rather than lose it
-        return first
+        return ticket is not None
+
+    async def recover(self) -> int:
+        """Dispatch again, through the same listeners, the deliveries whose replica kept but
+        did not answer them (and file those spooled while the database was down); how many
+        were taken up."""
+        due = await asyncio.to_thread(self._intake.recover)
+        for delivery in due:
+            log.info("replaying slack delivery (attempt %d)", delivery.attempt)
+            task = asyncio.create_task(self._replay(delivery))
+            self._work.add(task)
+            task.add_done_callback(self._work.discard)
+        return len(due)
+
+    async def _replay(self, delivery: Delivery) -> None:
+        taken: asyncio.Future[Ticket | None] = asyncio.get_running_loop().create_future()
+        taken.set_result(Ticket.of(delivery))
+        DELIVERY.set(Taking(dict(delivery.payload), taken))
+        # As Socket Mode does: a request from our own store needs no signature.
+        request = AsyncBoltRequest(body=dict(delivery.payload), mode="socket_mode")
+        await self.app.async_dispatch(request)
 
     # -- prospects --------------------------------------------------------------------------
 
@@ -367,7 +438,18 @@ class SlackService:
                 await self.send(place, incoming.user_id, message)
 
     async def _decide(self, incoming: Incoming) -> list[Reply]:
-        return await asyncio.to_thread(self._engine.handle, incoming, claimed=True)
+        """The engine's replies, kept with the delivery before they are sent (a replay sends
+        the kept ones: the engine does not decide twice)."""
+        taking = DELIVERY.get()
+        ticket = taking.ticket() if taking is not None else None
+        if ticket is not None and ticket.decided is not None:
+            return ticket.decided
+        replies = await asyncio.to_thread(self._engine.handle, incoming, claimed=True)
+        if ticket is not None and not await asyncio.to_thread(
+            self._intake.decided, ticket, replies
+        ):
+            raise TakenOver(ticket.delivery_id)
+        return replies
 
     async def _on_press(
         self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], context: AsyncBoltContext

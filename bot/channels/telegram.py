@@ -1,10 +1,11 @@
 """The Telegram connection: python-telegram-bot for the Bot API (polling or our own webhook),
 the adapter for translation, the engine for every decision.
 
-Guarantees: every update is claimed by its `update_id` in the database before it is handled
-(a redelivery is not answered twice, in any process; while the database is down, updates are
-answered anyway and de-duplicated in this process); chats are handled side by side, each
-chat's updates in the order they came; callback queries are answered at once;
+Guarantees: every update is kept (payload and all) under its `update_id` before it is
+acknowledged or handled: in the inbox, or in the spool the replicas share while the database is
+down (`bot.channels.inbox`). A redelivery is not answered twice, in any replica; an update whose
+replica died before answering it is answered by another (`recover`). Chats are handled side by
+side, each chat's updates in the order they came; callback queries are answered at once;
 outgoing messages respect Telegram's flood limits, wait out 429s, retry network errors with
 backoff, and are kept in the database for later when they still fail.
 """
@@ -38,11 +39,13 @@ from telegram.error import (
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.adapters.telegram import CHANNEL, Identity, render, to_incoming
+from bot.channels.inbox import INBOX_LEASE, ClaimsOnly, Intake, Ticket, Unkept
 from bot.channels.ordering import ChatOrder
 from bot.channels.ratelimit import ChatRateLimiter
-from bot.channels.unclaimed import UnclaimedDeliveries
+from bot.channels.spool import DeliverySpool, private_spool
 from bot.core.engine import Engine
-from bot.core.ports import OutgoingQueue, PlatformErrors, StorageUnavailable
+from bot.core.messages import Incoming, Reply
+from bot.core.ports import DeliveryLog, OutgoingQueue, PlatformErrors, StorageUnavailable
 from bot.core.records import OutgoingMessage
 from intents.knowledge import KnowledgeBase
 
@@ -103,7 +106,13 @@ class TelegramService:
         clock: Clock = lambda: datetime.now(UTC),
         limiter: ChatRateLimiter | None = None,
         errors: PlatformErrors | None = None,
+        inbox: DeliveryLog | None = None,
+        spool: DeliverySpool | None = None,
+        lease: timedelta = INBOX_LEASE,
     ) -> None:
+        """`inbox` and `spool` keep updates until they are answered (`bot.channels.inbox`);
+        without them, updates are only claimed through the engine, and spooled in a folder of
+        this process."""
         self._engine = engine
         self._knowledge = knowledge
         self._queue = queue
@@ -127,7 +136,13 @@ class TelegramService:
         self.application.add_handler(TypeHandler(Update, self._on_polled_update))
         self._me = Identity(0, "")
         self._order = ChatOrder()
-        self._unclaimed = UnclaimedDeliveries()
+        self._intake = Intake(
+            CHANNEL,
+            inbox or ClaimsOnly(engine.claim),
+            spool or private_spool(),
+            clock=clock,
+            lease=lease,
+        )
         self._work: set[asyncio.Task[None]] = set()
 
     @property
@@ -183,64 +198,103 @@ class TelegramService:
 
     async def _on_polled_update(self, update: object, _: ContextTypes.DEFAULT_TYPE) -> None:
         if isinstance(update, Update):
-            await self.handle(update)
+            await self._serve(update)
+
+    async def _take_polled(self, update: Update) -> Ticket | None:
+        """A polled update: Telegram counts it delivered once fetched, so it is kept before it
+        is handled (and answered all the same when it can be kept nowhere)."""
+        key = str(update.update_id)
+        try:
+            return await asyncio.to_thread(self._intake.take, key, update.to_dict(recursive=True))
+        except Unkept:
+            return Ticket(key, 0)
 
     async def receive_webhook(self, data: dict[str, Any]) -> int:
         """Handle one webhook delivery; the HTTP status to answer Telegram with.
 
-        While the database cannot record the delivery, it is answered anyway (FAQ answers
-        need no database; the engine says what could not be saved) and remembered in this
-        process, so that Telegram's retry of it here is not answered twice.
+        200 once the update is kept (then answered in a task: Telegram has at most a few dozen
+        deliveries open at a time, so slow answers would hold up others) or known already;
+        503 when it could be kept nowhere, so that Telegram sends it again.
         """
         try:
             update = Update.de_json(data, self.bot)
         except (KeyError, TypeError, ValueError):
             return 400
-        key = str(update.update_id)
-        if key in self._unclaimed:
-            return 200
         try:
-            first = await asyncio.to_thread(self._engine.claim, CHANNEL, key)
-        except StorageUnavailable:
-            if not self._unclaimed.first(key):
-                return 200
-            log.warning("update not recorded (database unavailable); answering it anyway")
-            first = True
-        if first:
-            # Acknowledged once recorded, answered after: Telegram has at most a few dozen
-            # deliveries open at a time (max_connections), so slow answers would hold up others.
-            task = asyncio.create_task(self._answer(update))
-            self._work.add(task)
-            task.add_done_callback(self._work.discard)
+            ticket = await asyncio.to_thread(self._intake.take, str(update.update_id), data)
+        except Unkept:
+            return 503
+        if ticket is not None:
+            self._spawn(update, ticket)
         return 200
 
-    async def _answer(self, update: Update) -> None:
+    def _spawn(self, update: Update, ticket: Ticket) -> None:
+        task = asyncio.create_task(self._answer(update, ticket))
+        self._work.add(task)
+        task.add_done_callback(self._work.discard)
+
+    async def _answer(self, update: Update, ticket: Ticket) -> None:
         try:
-            await self.handle(update, claimed=True)
+            await self._serve(update, ticket)
         except Exception:
             log.exception("update %d was not answered", update.update_id)
 
-    async def handle(self, update: Update, *, claimed: bool = False) -> None:
-        """Translate, decide, reply."""
+    async def recover(self) -> int:
+        """Answer the updates whose replica took them in but did not answer them (and file
+        those spooled while the database was down); how many were taken up."""
+        due = await asyncio.to_thread(self._intake.recover)
+        for delivery in due:
+            try:
+                update = Update.de_json(dict(delivery.payload), self.bot)
+            except (KeyError, TypeError, ValueError):
+                log.error("kept update %s unreadable; dropped", delivery.delivery_id)
+                continue
+            log.info("replaying update %s (attempt %d)", delivery.delivery_id, delivery.attempt)
+            self._spawn(update, Ticket.of(delivery))
+        return len(due)
+
+    async def _serve(self, update: Update, ticket: Ticket | None = None) -> None:
+        """Translate, decide (unless decided before), keep the decision, reply, mark done.
+
+        Without a `ticket` (polling), the update is kept first, in its chat's turn.
+        """
         if update.callback_query is not None:
             # The client shows a spinner until the query is answered: answer at once.
             with contextlib.suppress(TelegramError):
                 await update.callback_query.answer()
         incoming = to_incoming(update, self._me)
         if incoming is None:
+            ticket = ticket or await self._take_polled(update)
+            if ticket is not None:
+                await self._answered(update, ticket)
             return
         chat = incoming.conversation_id
         async with self._order.turn(chat):
-            typing = asyncio.create_task(self._typing(chat))
-            try:
-                replies = await asyncio.to_thread(self._engine.handle, incoming, claimed=claimed)
-            finally:
-                typing.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await typing
+            ticket = ticket or await self._take_polled(update)
+            if ticket is None:
+                return  # taken in before
+            replies = ticket.decided
+            if replies is None:
+                replies = await self._decide(incoming, chat)
+                if not await asyncio.to_thread(self._intake.decided, ticket, replies):
+                    log.warning("update %s taken over by another replica", ticket.delivery_id)
+                    return
             for reply in replies:
                 for message in render(reply):
                     await self.send(chat, incoming.user_id, message.body())
+        await self._answered(update, ticket)
+
+    async def _answered(self, update: Update, ticket: Ticket) -> None:
+        await asyncio.to_thread(self._intake.answered, ticket, update.to_dict(recursive=True))
+
+    async def _decide(self, incoming: Incoming, chat: str) -> list[Reply]:
+        typing = asyncio.create_task(self._typing(chat))
+        try:
+            return await asyncio.to_thread(self._engine.handle, incoming, claimed=True)
+        finally:
+            typing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await typing
 
     async def _typing(self, chat: str) -> None:
         """Show "typing..." if the answer is slow in coming."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.core.records import (
     CloseReason,
@@ -61,11 +61,77 @@ class ConversationStore(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A platform delivery kept in the inbox until it is answered.
+
+    `attempt` fences the holder: 1 for the replica that took it in, one more for each replay;
+    only the current attempt may keep replies for it or mark it answered. `replies` are the
+    engine's decision once it is kept (a replay sends them instead of deciding again).
+    """
+
+    channel: str
+    delivery_id: str
+    payload: Mapping[str, Any]
+    attempt: int = 1
+    replies: Sequence[Mapping[str, Any]] | None = None
+
+
 class DeliveryLog(Protocol):
-    """Platform deliveries already processed, so a redelivery is not answered twice."""
+    """Platform deliveries taken in, so a redelivery is not answered twice and nothing
+    acknowledged is lost: the inbox.
+
+    A delivery taken in with its payload is leased to the replica that took it; one whose
+    lease ends before it is answered (its replica crashed) is due again for any replica.
+    """
 
     def first_delivery(self, channel: str, delivery_id: str) -> bool:
-        """Record the delivery; True the first time it is seen, False ever after."""
+        """Record the delivery (no payload: the caller answers it at once); True the first
+        time it is seen, False ever after."""
+        ...
+
+    def take_in(
+        self, channel: str, delivery_id: str, payload: Mapping[str, Any], lease_until: datetime
+    ) -> bool:
+        """Keep the delivery and its payload, held by the caller (attempt 1) until
+        `lease_until`; True the first time it is seen, False ever after."""
+        ...
+
+    def hold(
+        self,
+        channel: str,
+        delivery_id: str,
+        attempt: int,
+        lease_until: datetime,
+        replies: Sequence[Mapping[str, Any]] | None = None,
+    ) -> bool:
+        """Extend the lease of `attempt` (keeping the `replies` it decided, if given); False
+        when another attempt holds the delivery now, or it was answered."""
+        ...
+
+    def answered(self, channel: str, delivery_id: str, attempt: int, at: datetime) -> bool:
+        """Mark the delivery answered by `attempt` (its payload and replies are dropped);
+        False when another attempt holds it now."""
+        ...
+
+    def due(
+        self, channel: str, now: datetime, lease_until: datetime, limit: int, max_attempts: int
+    ) -> list[Delivery]:
+        """Take deliveries of `channel` not answered whose lease ended before `now` and that
+        had fewer than `max_attempts` attempts, oldest first: each for one caller only, as
+        the next attempt, held until `lease_until`."""
+        ...
+
+    def file(
+        self,
+        channel: str,
+        delivery_id: str,
+        payload: Mapping[str, Any],
+        answered_at: datetime | None,
+        now: datetime,
+    ) -> None:
+        """Record a delivery taken in while the database was down (from the spool):
+        answered at `answered_at`, or else due at `now` unless it is known already."""
         ...
 
 

@@ -38,6 +38,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105  (a header name,
 MAX_UPDATE_BYTES = 1_000_000
 OUTBOX_INTERVAL = 5.0
 RESEND_INTERVAL = 10.0
+REPLAY_INTERVAL = 5.0  # deliveries kept but not answered (their replica died), and the spool
 HANDOFF_INTERVAL = 2.0  # relaying handed-off conversations, and their claim/silence timers
 INBOX_INTERVAL = 30.0  # filing new misses into the inbox's groups
 
@@ -79,10 +80,16 @@ def _lifespan(
                     _every(RESEND_INTERVAL, telegram.resend_kept, "telegram resend")
                 )
             )
+            tasks.append(
+                asyncio.create_task(_every(REPLAY_INTERVAL, telegram.recover, "telegram replay"))
+            )
         if slack is not None:
             await slack.start()
             tasks.append(
                 asyncio.create_task(_every(RESEND_INTERVAL, slack.resend_kept, "slack resend"))
+            )
+            tasks.append(
+                asyncio.create_task(_every(REPLAY_INTERVAL, slack.recover, "slack replay"))
             )
         # Conversations handed to a person: relay both ways, and close those nobody took or
         # whose consultant went quiet (every replica; each item and each close happens once).

@@ -1,0 +1,357 @@
+"""Nothing acknowledged is lost: Telegram updates and Slack events are kept before they are
+acknowledged, answered once across two replicas (one database, one shared data folder), and
+replayed by the surviving replica when the one that acknowledged them died first."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from slack_bolt.request.async_request import AsyncBoltRequest
+
+from bot.app import App, build_app, delivery_spool
+from bot.channels.slack import SlackService
+from bot.channels.spool import DeliverySpool
+from bot.channels.telegram import TelegramService
+from bot.config import Settings
+from bot.core.ports import Delivery, DeliveryLog, StorageUnavailable
+from intents.catalog import PACKAGED_DIR
+from intents.knowledge import KnowledgeBase
+from storage.db import Database
+from storage.memory import MemoryDeliveryLog, MemoryOutgoingQueue
+from tests.chat import memory_stores, sql_stores
+from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlackApi
+from tests.fakes.slack_requests import dm, encode, signed_headers
+from tests.fakes.telegram_api import TOKEN, FakeBotApi, message
+
+LEASE = timedelta(seconds=1)
+UPDATES = 20
+
+
+@pytest.fixture(scope="module")
+def knowledge() -> KnowledgeBase:
+    return KnowledgeBase(PACKAGED_DIR)
+
+
+class Outage:
+    """A delivery log whose database can be switched off."""
+
+    def __init__(self, inner: DeliveryLog) -> None:
+        self.inner, self.down = inner, False
+
+    def __getattr__(self, name: str) -> Any:
+        if self.down:
+            raise StorageUnavailable("switched off")
+        return getattr(self.inner, name)
+
+    # The port's methods, checked against the switch first (`__getattr__` serves the rest).
+    def first_delivery(self, channel: str, delivery_id: str) -> bool:
+        return bool(self.__getattr__("first_delivery")(channel, delivery_id))
+
+    def take_in(
+        self, channel: str, delivery_id: str, payload: Mapping[str, Any], lease_until: datetime
+    ) -> bool:
+        return bool(self.__getattr__("take_in")(channel, delivery_id, payload, lease_until))
+
+    def hold(
+        self,
+        channel: str,
+        delivery_id: str,
+        attempt: int,
+        lease_until: datetime,
+        replies: Sequence[Mapping[str, Any]] | None = None,
+    ) -> bool:
+        held = self.__getattr__("hold")(channel, delivery_id, attempt, lease_until, replies)
+        return bool(held)
+
+    def answered(self, channel: str, delivery_id: str, attempt: int, at: datetime) -> bool:
+        return bool(self.__getattr__("answered")(channel, delivery_id, attempt, at))
+
+    def due(
+        self, channel: str, now: datetime, lease_until: datetime, limit: int, max_attempts: int
+    ) -> list[Delivery]:
+        taken: list[Delivery] = self.__getattr__("due")(
+            channel, now, lease_until, limit, max_attempts
+        )
+        return taken
+
+    def file(
+        self,
+        channel: str,
+        delivery_id: str,
+        payload: Mapping[str, Any],
+        answered_at: datetime | None,
+        now: datetime,
+    ) -> None:
+        self.__getattr__("file")(channel, delivery_id, payload, answered_at, now)
+
+
+def telegram_replica(
+    api: FakeBotApi, knowledge: KnowledgeBase, inbox: DeliveryLog, spool: Path
+) -> TelegramService:
+    return TelegramService(
+        memory_stores().engine(knowledge),
+        knowledge,
+        MemoryOutgoingQueue(),
+        token=TOKEN,
+        base_url=api.base_url,
+        webhook=True,
+        inbox=inbox,
+        spool=DeliverySpool(spool),
+        lease=LEASE,
+    )
+
+
+@pytest.fixture
+async def replicas(
+    api: FakeBotApi, knowledge: KnowledgeBase, database: Database, tmp_path: Path
+) -> AsyncIterator[tuple[TelegramService, TelegramService]]:
+    """Two replicas on one database (each its own connections) and one data folder."""
+    other = Database(database.url)
+    first = telegram_replica(api, knowledge, sql_stores(database).deliveries, tmp_path)
+    second = telegram_replica(api, knowledge, sql_stores(other).deliveries, tmp_path)
+    await first.start()
+    await second.start()
+    try:
+        yield first, second
+    finally:
+        await first.stop(grace=1)
+        await second.stop(grace=1)
+        other.dispose()
+
+
+def update(update_id: int, text: str = "how big is Lingang?", chat: int = 777) -> dict[str, Any]:
+    return {"update_id": update_id, **message(text, chat=chat)}
+
+
+async def crash_after_ack(service: TelegramService, data: dict[str, Any]) -> None:
+    """The update is acknowledged, then the replica dies before its answer ran."""
+    assert await service.receive_webhook(data) == 200
+    for task in list(service._work):
+        task.cancel()
+    await asyncio.sleep(0)
+
+
+async def settle(*services: TelegramService | SlackService) -> None:
+    """Until the answers in hand are done (no sleeping for a fixed time)."""
+    for service in services:
+        while service._work:
+            await asyncio.wait(set(service._work))
+
+
+async def test_updates_acknowledged_by_a_replica_that_died_are_answered_by_the_other(
+    replicas: tuple[TelegramService, TelegramService], api: FakeBotApi
+) -> None:
+    dying, surviving = replicas
+    for number in range(UPDATES):
+        await crash_after_ack(dying, update(100 + number, chat=1000 + number))
+    await settle(dying)
+    assert api.texts() == [], "nothing answered before the crash"
+    assert await surviving.recover() == 0, "not while the dead replica's lease runs"
+    await asyncio.sleep(LEASE.total_seconds())
+    recovered = await asyncio.gather(surviving.recover(), dying.recover())
+    await settle(dying, surviving)
+    assert sum(recovered) == UPDATES, "each due update went to one replica"
+    assert await surviving.recover() == 0
+    answered = sorted(int(m["chat_id"]) for m in api.sent())
+    assert answered == list(range(1000, 1000 + UPDATES)), "recovered 20 of 20, once each"
+    assert all("119.5 km²" in text for text in api.texts())
+
+
+async def test_a_replay_sends_the_kept_decision_without_deciding_again(
+    replicas: tuple[TelegramService, TelegramService], api: FakeBotApi
+) -> None:
+    dying, surviving = replicas
+    decided = []
+    handle = surviving._engine.handle
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        decided.append(args)
+        return handle(*args, **kwargs)
+
+    surviving._engine.handle = counted  # type: ignore[method-assign]
+
+    async def killed(*_: object) -> bool:
+        raise asyncio.CancelledError  # the process dies while the answer goes out
+
+    dying.send = killed  # type: ignore[method-assign]
+    assert await dying.receive_webhook(update(7)) == 200
+    await settle(dying)
+    await asyncio.sleep(LEASE.total_seconds())
+    assert await surviving.recover() == 1
+    await settle(surviving)
+    [text] = api.texts()
+    assert "119.5 km²" in text
+    assert decided == [], "the engine decided once, on the replica that died"
+
+
+async def test_the_same_update_posted_twice_to_each_replica_is_answered_once(
+    replicas: tuple[TelegramService, TelegramService], api: FakeBotApi
+) -> None:
+    first, second = replicas
+    for number in range(UPDATES):
+        data = update(200 + number, chat=2000 + number)
+        statuses = await asyncio.gather(
+            *(replica.receive_webhook(dict(data)) for replica in (first, second, first, second))
+        )
+        assert statuses == [200] * 4
+    await settle(first, second)
+    await asyncio.sleep(LEASE.total_seconds())
+    assert await first.recover() + await second.recover() == 0, "all answered: none due"
+    assert sorted(int(m["chat_id"]) for m in api.sent()) == list(range(2000, 2000 + UPDATES))
+
+
+@pytest.fixture
+async def outage(
+    api: FakeBotApi, knowledge: KnowledgeBase, tmp_path: Path
+) -> AsyncIterator[tuple[Outage, TelegramService, TelegramService]]:
+    """Two replicas on one database that is down, and one data folder."""
+    database = Outage(MemoryDeliveryLog())
+    database.down = True
+    first = telegram_replica(api, knowledge, database, tmp_path / "data")
+    second = telegram_replica(api, knowledge, database, tmp_path / "data")
+    await first.start()
+    await second.start()
+    try:
+        yield database, first, second
+    finally:
+        await first.stop(grace=1)
+        await second.stop(grace=1)
+
+
+async def test_during_an_outage_a_retry_at_the_other_replica_is_not_answered_again(
+    outage: tuple[Outage, TelegramService, TelegramService], api: FakeBotApi
+) -> None:
+    database, first, second = outage
+    for number in range(UPDATES):
+        data = update(300 + number, chat=3000 + number)
+        assert await first.receive_webhook(dict(data)) == 200
+        assert await second.receive_webhook(dict(data)) == 200, "Telegram's retry"
+    await settle(first, second)
+    assert len(api.texts()) == UPDATES, "FAQ answers need no database"
+    database.down = False
+    assert await second.recover() == 0, "filed as answered"
+    for number in range(UPDATES):  # retries after the outage
+        assert await first.receive_webhook(update(300 + number, chat=3000 + number)) == 200
+    await settle(first, second)
+    await asyncio.sleep(LEASE.total_seconds())
+    assert await first.recover() + await second.recover() == 0
+    assert sorted(int(m["chat_id"]) for m in api.sent()) == list(range(3000, 3000 + UPDATES))
+
+
+async def test_an_update_spooled_by_a_replica_that_died_is_answered_once_the_database_is_back(
+    outage: tuple[Outage, TelegramService, TelegramService], api: FakeBotApi
+) -> None:
+    database, dying, surviving = outage
+    await crash_after_ack(dying, update(400))
+    assert await surviving.receive_webhook(update(400)) == 200, "spooled: a retry is dropped"
+    await settle(dying, surviving)
+    database.down = False
+    await asyncio.sleep(LEASE.total_seconds())
+    assert await surviving.recover() == 0, "filed from the spool, due from now"
+    await asyncio.sleep(LEASE.total_seconds() / 10)
+    assert await surviving.recover() + await dying.recover() == 1
+    await settle(dying, surviving)
+    [text] = api.texts()
+    assert "119.5 km²" in text
+
+
+async def test_an_update_kept_nowhere_is_refused_so_telegram_sends_it_again(
+    api: FakeBotApi, knowledge: KnowledgeBase, tmp_path: Path
+) -> None:
+    database = Outage(MemoryDeliveryLog())
+    database.down = True
+    (tmp_path / "not-a-folder").write_text("")
+    service = telegram_replica(api, knowledge, database, tmp_path / "not-a-folder")
+    await service.start()
+    try:
+        assert await service.receive_webhook(update(500)) == 503
+        database.down = False
+        assert await service.receive_webhook(update(500)) == 200, "the retry, kept"
+        await settle(service)
+    finally:
+        await service.stop(grace=1)
+    assert len(api.texts()) == 1
+
+
+# -- Slack --------------------------------------------------------------------------------
+
+
+def slack_replica(app: App, api: FakeSlackApi) -> SlackService:
+    return SlackService(
+        app.engine, app.knowledge, app.storage.leads, app.storage.transcripts,
+        app.storage.outgoing, token=BOT_TOKEN, base_url=api.base_url,
+        signing_secret=SIGNING_SECRET, app_token=None,
+        inbox=app.storage.deliveries, spool=delivery_spool(app.settings), lease=LEASE,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def slack_api() -> Iterator[FakeSlackApi]:
+    with FakeSlackApi() as fake:
+        yield fake
+
+
+async def test_slack_events_whose_listener_died_after_the_ack_are_recovered(
+    slack_api: FakeSlackApi, tmp_path: Path
+) -> None:
+    settings = Settings(
+        _env_file=None,
+        LINGANG_DATA_DIR=tmp_path,
+        LINGANG_MATCHER="lexical",
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=slack_api.base_url,
+    )
+    apps = build_app(settings), build_app(settings)  # two replicas, one database and folder
+    dying, surviving = (slack_replica(app, slack_api) for app in apps)
+    try:
+        await dying.start()
+        await surviving.start()
+
+        def crash(*_: object, **__: object) -> list[Any]:
+            raise RuntimeError("the replica dies after the acknowledgement")
+
+        dying._engine.handle = crash  # type: ignore[method-assign]
+        events = [dm("how big is Lingang?", event_id=f"Ev0CRASH{n:03}") for n in range(5)]
+        for event in events:
+            raw = encode(event).decode()
+            request = AsyncBoltRequest(body=raw, headers=signed_headers(raw.encode()))
+            response = await dying.app.async_dispatch(request)
+            assert response.status == 200, "acknowledged once kept"
+        await settle(dying)
+        assert slack_api.sent() == [], "plain slack-bolt would have lost all five"
+        await asyncio.sleep(LEASE.total_seconds())
+        assert await surviving.recover() == len(events)
+        await settle(surviving)
+        await asyncio.sleep(LEASE.total_seconds())
+        assert await surviving.recover() + await dying.recover() == 0
+        assert len(slack_api.sent()) == len(events), "recovered 5 of 5, once each"
+        assert all("119.5 km²" in text for text in slack_api.texts())
+        retry = encode(events[0]).decode()
+        again = AsyncBoltRequest(body=retry, headers=signed_headers(retry.encode()))
+        assert (await surviving.app.async_dispatch(again)).status == 200
+        await settle(surviving)
+        assert len(slack_api.sent()) == len(events), "a retry after recovery: dropped"
+    finally:
+        await dying.stop(grace=1)
+        await surviving.stop(grace=1)
+        for app in apps:
+            app.close()
+
+
+def test_the_spool_takes_each_delivery_once(tmp_path: Path) -> None:
+    spool = DeliverySpool(tmp_path)
+    assert spool.take("telegram", "1", {"update_id": 1})
+    assert not spool.take("telegram", "1", {"update_id": 1})
+    [entry] = spool.entries("telegram")
+    assert (entry.delivery_id, entry.answered_at) == ("1", None)
+    spool.answered("telegram", "1")
+    assert spool.entries("telegram")[0].answered_at is not None
+    spool.remove("telegram", "1")
+    assert spool.entries("telegram") == []
+    assert [p.name for p in tmp_path.iterdir()] == []
