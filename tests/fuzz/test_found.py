@@ -9,8 +9,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.fuzz.checks import check_one
 from tests.fakes.slack_requests import FORM
+from tests.fuzz.checks import check_one
 from tests.fuzz.inputs import JSON, Probe, slack_request, telegram_request
 from tests.fuzz.site import FuzzSite
 from tests.fuzz.targets import Target
