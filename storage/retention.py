@@ -16,7 +16,9 @@ Per table (`storage.models`):
 - outgoing_messages (message bodies): sent ones after `SETTLED`, unsent ones after
   `UNDELIVERABLE` (a message no platform took for that long is stale).
 - handoffs (relay_items with them): closed before the cutoff, once nothing of theirs waits
-  to be relayed (a pending `delete` must still reach Slack).
+  to be relayed. Our Slack copies go first: the purge queues the deletion of our posts in
+  their threads, and of the Slack cards of the leads it deletes (as `/forget` does), and the
+  handoffs (and the records carrying the cards' deletions) go at a purge after that.
 - processed_deliveries: after `DEDUPE` (Telegram keeps an update 24 h, Slack retries minutes).
 - login_failures: after `LOGIN_FAILURES` (longer than any throttling window).
 - staff_sessions: once past their idle or absolute expiry (the login settings).
@@ -55,13 +57,16 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from bot.core.ports import RetentionRules
+from bot.core.records import pseudonym
 from storage.db import Database
+from storage.handoffs import POSTING_KINDS
 from storage.leads import purge_leads
 from storage.models import (
     AuditEntryRow,
     ConversationEventRow,
     ConversationRow,
     HandoffRow,
+    LeadRow,
     LoginFailureRow,
     OutboxRow,
     OutgoingMessageRow,
@@ -107,6 +112,7 @@ class SqlRetention:
             if not self._locked(session):
                 return None
             return {
+                "slack_deletions": _queue_slack_deletions(session, cutoff, now),
                 **_conversations(session, cutoff, now - ABANDONED_FORM),
                 **_logs(session, cutoff),
                 **purge_leads(session, cutoff),
@@ -138,6 +144,63 @@ class SqlRetention:
             return True
         taken = session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
         return bool(taken)
+
+
+def _queue_slack_deletions(session: Session, cutoff: datetime, now: datetime) -> int:
+    """Queue the deletion of our Slack copies of what is about to go: the cards of leads past
+    the cutoff (each on a closed record of its own, as `/forget` does, dated so that the next
+    purge takes it once the deletion is done) and our posts in the threads of closed handoffs
+    past it (which stay until the deletions are settled). How many deletions."""
+    cards = session.execute(
+        select(LeadRow).where(LeadRow.created_at < cutoff, LeadRow.card_ts.is_not(None))
+    ).scalars()
+    queued = 0
+    for lead in cards:
+        carrier = HandoffRow(
+            channel=lead.channel,
+            conversation_id=f"expired:{lead.id}",
+            user_id=pseudonym(lead.channel, lead.user_id),
+            language=lead.language,
+            status="closed",
+            requested_at=lead.created_at,
+            closed_at=lead.created_at,
+        )
+        session.add(carrier)
+        session.flush()
+        params = {"channel": str(lead.card_channel)}
+        session.add(_deletion(carrier.id, str(lead.card_ts), params, now))
+        queued += 1
+    asked = exists().where(RelayItemRow.handoff_id == HandoffRow.id, RelayItemRow.kind == "delete")
+    old = select(HandoffRow.id).where(
+        HandoffRow.status == "closed", HandoffRow.closed_at < cutoff, ~asked
+    )
+    posts = session.execute(
+        select(RelayItemRow.handoff_id, RelayItemRow.posted_ts).where(
+            RelayItemRow.handoff_id.in_(old),
+            RelayItemRow.direction == "to_thread",
+            RelayItemRow.kind.in_(POSTING_KINDS),
+            RelayItemRow.posted_ts.is_not(None),
+        )
+    ).all()
+    for post in posts:
+        session.add(_deletion(post.handoff_id, str(post.posted_ts), {}, now))
+        queued += 1
+    session.flush()
+    return queued
+
+
+def _deletion(handoff_id: int, ts: str, params: dict[str, str], now: datetime) -> RelayItemRow:
+    """A relay item that deletes our Slack post `ts` (in `params["channel"]`, else the
+    handoff's thread)."""
+    return RelayItemRow(
+        handoff_id=handoff_id,
+        direction="to_thread",
+        kind="delete",
+        created_at=now,
+        target_ts=ts,
+        params=params,
+        next_attempt_at=now,
+    )
 
 
 def _conversations(session: Session, cutoff: datetime, idle: datetime) -> dict[str, int]:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 import storage.retention as retention_module
 from bot.core.ports import RetentionRules
 from storage.db import Database
+from storage.handoffs import SqlHandoffs
 from storage.models import (
     ApiTokenRow,
     AuditEntryRow,
@@ -39,7 +40,8 @@ from storage.models import (
     TranscriptMessageRow,
     UnansweredQuestionRow,
 )
-from storage.retention import LOCK_KEY, REDACTED, SqlRetention
+from storage.privacy import REDACTED
+from storage.retention import LOCK_KEY, SqlRetention
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 RULES = RetentionRules(
@@ -296,6 +298,7 @@ def test_only_what_is_past_its_rule_goes(seeded: Database) -> None:
     assert names(db, ApiTokenRow.name) == {"old"}
     assert names(db, StaffUserRow.email) == {"s@example.com"}
     assert counts == {
+        "slack_deletions": 0,
         "conversations": 1,
         "conversation_forms": 1,
         "conversation_events": 1,
@@ -388,3 +391,37 @@ def test_two_purges_at_once_run_one_after_the_other(seeded: Database) -> None:
     assert sum(r["leads"] for r in results if r is not None) == 1
     with seeded.transaction() as session:
         assert session.scalar(select(func.count()).select_from(LeadRow)) == 1
+
+
+def test_our_slack_copies_are_deleted_before_their_rows_go(database: Database) -> None:
+    with database.transaction() as session:
+        consent = _consent(OLD)
+        session.add(consent)
+        session.flush()
+        lead = _lead("old", OLD, consent)
+        lead.card_channel, lead.card_ts = "CSALES", "1.1"
+        thread = _handoff("old", "closed", OLD)
+        thread.thread_channel, thread.thread_ts = "CSALES", "2.2"
+        session.add_all([lead, thread])
+        session.flush()
+        posted = _relay(thread, OLD)
+        posted.kind, posted.posted_ts = "open", "2.2"
+        session.add(posted)
+    retention = SqlRetention(database, RULES)
+    first = retention.purge(NOW)
+    assert first is not None
+    assert (first["slack_deletions"], first["leads"], first["handoffs"]) == (2, 1, 0)
+    handoffs = SqlHandoffs(database)
+    due = handoffs.due(NOW, limit=10)
+    assert {(i.kind, i.params.get("channel"), i.target_ts) for i in due} == {
+        ("delete", "CSALES", "1.1"),
+        ("delete", None, "2.2"),
+    }
+    assert names(database, HandoffRow.user_id) >= {"old"}, "the thread waits for its deletion"
+    for item in due:  # the relay deleted them in Slack
+        handoffs.relayed(item.id, NOW)
+    second = retention.purge(NOW)
+    assert second is not None
+    assert (second["slack_deletions"], second["handoffs"]) == (0, 2)
+    assert names(database, HandoffRow.id) == set()
+    assert names(database, RelayItemRow.id) == set()
