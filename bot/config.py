@@ -6,6 +6,7 @@ A malformed value stops the start with a message naming the variable; secret val
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -78,6 +79,20 @@ def _pattern(pattern: str, example: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+def _proxy_addresses(value: str) -> str:
+    for item in value.split(","):
+        if item.strip() == "*":
+            continue
+        try:
+            ipaddress.ip_network(item.strip(), strict=False)
+        except ValueError:
+            raise ValueError(
+                f"{item.strip()!r} is not an address or network; expected e.g. 172.30.0.2 or "
+                "172.30.0.0/24, comma-separated, or *"
+            ) from None
+    return value
+
+
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 
 
@@ -147,6 +162,13 @@ class Settings(BaseSettings):
         le=65535,
         alias="LINGANG_PORT",
         description="Port `lingang-bot serve` listens on.",
+    )
+    forwarded_allow_ips: Annotated[str, AfterValidator(_proxy_addresses)] = Field(
+        "127.0.0.1",
+        alias="LINGANG_FORWARDED_ALLOW_IPS",
+        description="Addresses or networks (comma-separated) of the proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto `lingang-bot serve` trusts: the client's "
+        "address (login and chat limits) and https come from them.",
     )
     grace_seconds: int = Field(
         20,

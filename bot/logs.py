@@ -145,6 +145,21 @@ class AccessLine(logging.Filter):
         return True
 
 
+class LibraryFloor(logging.Filter):
+    """Drops records below WARNING from loggers that put raw request bodies in them: slack-bolt
+    logs the whole body of a request whose signature fails at INFO, and a body is whatever
+    anyone posted (bot.web.slack_events refuses such requests before bolt sees them; this is
+    the second line)."""
+
+    QUIET = ("slack_bolt",)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep the record unless it is a quiet library's, below WARNING."""
+        if record.levelno >= logging.WARNING:
+            return True
+        return not any(record.name == n or record.name.startswith(n + ".") for n in self.QUIET)
+
+
 # -- formats ------------------------------------------------------------------------------------
 
 
@@ -166,9 +181,10 @@ class JsonLines(JsonFormatter):
 
 
 def log_handler(style: LogFormat) -> logging.Handler:
-    """A standard-error handler in `style`, with the request id, redaction and access lines."""
+    """A standard-error handler in `style`, with the request id, redaction and access lines,
+    and without slack-bolt's lines below WARNING."""
     handler = logging.StreamHandler()
     handler.setFormatter(JsonLines() if style == "json" else logging.Formatter(TEXT_FORMAT))
-    for check in (RequestId(), AccessLine(), Redaction()):
+    for check in (LibraryFloor(), RequestId(), AccessLine(), Redaction()):
         handler.addFilter(check)
     return handler

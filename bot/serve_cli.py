@@ -69,6 +69,10 @@ def serve(
             log_config=None,
             timeout_graceful_shutdown=settings.grace_seconds,
             proxy_headers=True,
+            # Only the proxy's X-Forwarded-* headers are believed (a client's would let it
+            # choose its address for the rate limits); uvicorn's own FORWARDED_ALLOW_IPS
+            # variable is not read once this is given.
+            forwarded_allow_ips=settings.forwarded_allow_ips,
         )
         uvicorn.Server(config).run()
 

@@ -18,7 +18,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 
 from bot.app import App, build_handoff_relay
 from bot.channels.slack import SlackService
@@ -27,15 +26,16 @@ from bot.core.ports import StorageUnavailable
 from bot.metrics import EXPOSITION_TYPE
 from bot.retention import DailyPurge
 from bot.review_digest import slack_digest
-from bot.web import admin, api, chat, leads, login, review
+from bot.web import admin, api, chat, leads, login, review, slack_events
 from bot.web.context import STATIC, Web
 from bot.web.errors import handle_errors
+from bot.web.headers import SecurityHeaders
+from bot.web.limits import BodyLimits
 from bot.web.request_ids import RequestIds
 
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105  (a header name, not a secret)
-MAX_UPDATE_BYTES = 1_000_000
 OUTBOX_INTERVAL = 5.0
 RESEND_INTERVAL = 10.0
 REPLAY_INTERVAL = 5.0  # deliveries kept but not answered (their replica died), and the spool
@@ -151,6 +151,10 @@ def create_app(
     pages = Web.over(app)
 
     handle_errors(web, pages)
+    # The last added runs first: the request id, then the headers (on refusals too), then the
+    # body limits, before any route reads a byte.
+    web.add_middleware(BodyLimits)
+    web.add_middleware(SecurityHeaders)
     web.add_middleware(RequestIds)
     web.mount("/static", StaticFiles(directory=STATIC), name="static")
     for part in (login, chat, leads, admin, review, api):
@@ -169,21 +173,13 @@ def create_app(
 
     @web.get("/readyz")
     async def readyz() -> Response:
-        """The database answers and a catalog is loaded (which one, and its published
-        version)."""
+        """The database answers (the proxy's check; public, so it tells nothing more: which
+        catalog is loaded is `lingang-bot intents history` or the admin pages' business)."""
         try:
             await asyncio.to_thread(app.storage.database.ping)
         except StorageUnavailable:
             return JSONResponse({"status": "database unavailable"}, status_code=503)
-        catalog = app.knowledge.current.catalog
-        return JSONResponse(
-            {
-                "status": "ready",
-                "intents": len(catalog.intents),
-                "catalog": catalog.fingerprint,
-                "catalog_version": app.catalog.version,
-            }
-        )
+        return JSONResponse({"status": "ready"})
 
     if telegram is not None and telegram.webhook:
         secret = app.settings.telegram_webhook_secret
@@ -195,24 +191,16 @@ def create_app(
             given = request.headers.get(SECRET_HEADER, "").encode()
             if not expected or not hmac.compare_digest(given, expected):
                 return Response(status_code=403)
-            body = await request.body()
-            if len(body) > MAX_UPDATE_BYTES:
-                return Response(status_code=413)
-            try:
+            try:  # the body is at most 1 MB (bot.web.limits)
                 data = await request.json()
-            except ValueError:
+            except (ValueError, RecursionError):
                 return Response(status_code=400)
             if not isinstance(data, dict):
                 return Response(status_code=400)
             return Response(status_code=await telegram.receive_webhook(data))
 
-    if slack is not None and not slack.socket_mode:
-        slack_requests = AsyncSlackRequestHandler(slack.app)
-
-        @web.post("/slack/events")
-        async def slack_events(request: Request) -> Response:
-            """Events, button presses and slash commands from Slack (signed; 401 otherwise)."""
-            response: Response = await slack_requests.handle(request)
-            return response
+    signing_secret = app.settings.slack_signing_secret
+    if slack is not None and not slack.socket_mode and signing_secret is not None:
+        web.include_router(slack_events.routes(slack.app, signing_secret.get_secret_value()))
 
     return web

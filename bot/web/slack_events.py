@@ -1,0 +1,90 @@
+"""Slack's request URL in HTTP mode: the signature is checked on the raw body (capped by
+`bot.web.limits`) before slack-bolt parses any of it, and only a signed body bolt can read is
+handed to it.
+
+slack-bolt reads and parses the whole body first and checks the signature afterwards, logging
+the raw body at INFO when the check fails; an unsigned JSON array or a non-UTF-8 body made it
+raise (a 500 and a traceback). Here an unsigned body gets a 401, a signed body that is neither
+JSON nor a form a 400, each with one WARNING line and never the body.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from slack_bolt.adapter.starlette.async_handler import (
+    to_async_bolt_request,
+    to_starlette_response,
+)
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.internals import parse_body
+from slack_sdk.signature import Clock, SignatureVerifier
+
+log = logging.getLogger(__name__)
+
+PATH = "/slack/events"
+TIMESTAMP = "X-Slack-Request-Timestamp"
+SIGNATURE = "X-Slack-Signature"
+_TIMESTAMP = re.compile(r"\d{1,12}")
+
+
+def signed_by_slack(verifier: SignatureVerifier, body: bytes, request: Request) -> bool:
+    """The body carries Slack's signature, made within 5 minutes of now (slack_sdk's check,
+    after the checks that make slack_sdk raise instead of answering False)."""
+    timestamp, signature = request.headers.get(TIMESTAMP), request.headers.get(SIGNATURE)
+    if timestamp is None or signature is None:
+        return False
+    if not _TIMESTAMP.fullmatch(timestamp) or not signature.isascii():
+        return False
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return verifier.is_valid(text, timestamp, signature)
+
+
+def _readable(text: str, content_type: str | None) -> bool:
+    """Bolt's own parser makes an object of `text` (JSON, or a form, or a form's payload)."""
+    try:
+        parsed: Any = parse_body(text, content_type)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(parsed, dict)
+
+
+def _refused(status: int, detail: str) -> Response:
+    return JSONResponse({"detail": detail}, status_code=status)
+
+
+def routes(bolt: AsyncApp, signing_secret: str, clock: Clock | None = None) -> APIRouter:
+    """`POST /slack/events` for the bolt app `bolt` (HTTP mode)."""
+    router = APIRouter()
+    verifier = SignatureVerifier(signing_secret, clock or Clock())
+
+    @router.post(PATH)
+    async def slack_events(request: Request) -> Response:
+        """Events, button presses and slash commands from Slack (signed; 401 otherwise)."""
+        body = await request.body()  # at most the route's limit (bot.web.limits)
+        if not signed_by_slack(verifier, body, request):
+            log.warning("slack request refused: missing, stale or wrong signature")
+            return _refused(401, "invalid request")
+        text = body.decode("utf-8")
+        content_type = request.headers.get("content-type")
+        media = content_type.split(";")[0] if content_type else None  # as bolt reads it
+        if not _readable(text, media):
+            log.warning("signed slack request refused: neither a JSON object nor a form")
+            return _refused(400, "the body is neither a JSON object nor a form")
+        try:
+            bolt_request = to_async_bolt_request(request, body)
+        except (TypeError, AttributeError, KeyError, ValueError):
+            # Bolt reads ids out of the object (team, user, channel ...) assuming Slack's
+            # shapes; an object of other shapes, even signed, is a bad request.
+            log.warning("signed slack request refused: fields of unexpected types")
+            return _refused(400, "unexpected field types")
+        return to_starlette_response(await bolt.async_dispatch(bolt_request))
+
+    return router
