@@ -78,6 +78,7 @@ class Storage:
     catalogs: SqlCatalogRevisions
     periodic: SqlPeriodicRuns
     telegram_budget: SqlRateBudget
+    web_chat_budget: SqlRateBudget  # the web chat's per-client limits
     events: SqlEventLog
     handoffs: SqlHandoffs
     retention: SqlRetention
@@ -188,6 +189,7 @@ def open_storage(settings: Settings) -> Storage:
         SqlCatalogRevisions(database),
         SqlPeriodicRuns(database),
         SqlRateBudget(database, "telegram"),
+        SqlRateBudget(database, "web"),
         SqlEventLog(database),
         SqlHandoffs(database),
         SqlRetention(database, retention_rules(settings)),

@@ -198,6 +198,19 @@ class Settings(BaseSettings):
         alias="LINGANG_WEB_CHAT_PER_MINUTE",
         description="Messages one client (address) may send to the web chat per minute.",
     )
+    cookie_secret: Annotated[SecretStr | None, _secret(r".{32,}", "32+ characters")] = Field(
+        None,
+        alias="LINGANG_COOKIE_SECRET",
+        description="Key that signs the web chat's cookies (secret); default: a random key "
+        "made once and kept in LINGANG_DATA_DIR (`web-chat.key`). Replicas that share no "
+        "data folder need the same value.",
+    )
+    secure_cookies: bool | None = Field(
+        None,
+        alias="LINGANG_SECURE_COOKIES",
+        description="Whether cookies are `Secure` and `__Host-` named; default: when the "
+        "request came over https (behind a proxy: its X-Forwarded-Proto).",
+    )
     catalog_poll_seconds: int = Field(
         5,
         ge=1,

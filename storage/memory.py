@@ -603,6 +603,16 @@ class MemoryRateBudget:
             self._next_free[budget.key] = slot
             return max(start, slot - budget.burst * budget.interval) - now
 
+    def admit(self, budget: Budget, now: float) -> float:
+        """Take the next slot only if it is free now; else the seconds until it is."""
+        with self._lock:
+            slot = max(self._next_free.get(budget.key, now), now) + budget.interval
+            wait = slot - budget.burst * budget.interval - now
+            if wait > 0:
+                return wait
+            self._next_free[budget.key] = slot
+            return 0.0
+
     def pause(self, until: float) -> None:
         """Hold reservations back until `until`."""
         with self._lock:

@@ -42,14 +42,44 @@ class SqlRateBudget:
         with self._db.transaction() as session:
             start = max(now, self._paused_until(session))
             slot = self._take(session, self._key(budget.key), start, budget.interval)
-            if next(self._reservations) % PRUNE_EVERY == 0:
-                session.execute(
-                    delete(RateBudgetRow).where(
-                        RateBudgetRow.key.startswith(f"{self._scope}:"),
-                        RateBudgetRow.next_free < now - IDLE_SECONDS,
-                    )
-                )
+            self._prune_now_and_then(session, now)
         return max(start, slot - budget.burst * budget.interval) - now
+
+    def admit(self, budget: Budget, now: float) -> float:
+        """Take the budget's next slot only if it is free now (within the burst): 0 when
+        taken; else how many seconds until one is, and nothing is taken (one statement:
+        the upsert's update applies only when the slot is free)."""
+        key, step = self._key(budget.key), budget.interval
+        postgresql = self._db.engine.dialect.name == "postgresql"
+        insert = postgresql_insert if postgresql else sqlite_insert
+        given = literal(now, Float())
+        larger = func.greatest if postgresql else func.max
+        slot = larger(RateBudgetRow.next_free, given) + step
+        statement = (
+            insert(RateBudgetRow)
+            .values(key=key, next_free=now + step)
+            .on_conflict_do_update(
+                index_elements=["key"],
+                set_={"next_free": slot},
+                where=slot - budget.burst * step <= given,
+            )
+            .returning(RateBudgetRow.next_free)
+        )
+        with self._db.transaction() as session:
+            if session.execute(statement).scalar_one_or_none() is not None:
+                self._prune_now_and_then(session, now)
+                return 0.0
+            taken = session.scalar(select(RateBudgetRow.next_free).where(RateBudgetRow.key == key))
+        return max(0.0, float(taken or now) - (budget.burst - 1) * step - now)
+
+    def _prune_now_and_then(self, session: Session, now: float) -> None:
+        if next(self._reservations) % PRUNE_EVERY == 0:
+            session.execute(
+                delete(RateBudgetRow).where(
+                    RateBudgetRow.key.startswith(f"{self._scope}:"),
+                    RateBudgetRow.next_free < now - IDLE_SECONDS,
+                )
+            )
 
     def _take(self, session: Session, key: str, floor: float, step: float) -> float:
         """Set the key's slot to `max(slot, floor) + step` (a new key: `floor + step`), in one

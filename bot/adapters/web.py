@@ -3,13 +3,14 @@ Translation only.
 
 A message is `{"text": "..."}` (typed) or `{"payload": "..."}` (a button pressed), with an
 optional client-chosen `"id"` that a retried POST repeats, so that it is answered once. The
-conversation is the browser's: its id comes from a cookie the route sets. A reply is
-`{"text", "buttons": [{"title", "payload"}, ...], "kind"}`; the 👍/👎 under an answer are among
-its buttons, marked `"feedback": true`.
+conversation is the browser's: its id (a pseudonym, never the cookie) comes from the route.
+A reply is `{"text", "buttons": [{"title", "payload"}, ...], "kind"}`; the 👍/👎 under an
+answer are among its buttons, marked `"feedback": true`.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -112,8 +113,12 @@ def language_hint(accept_language: str | None) -> str | None:
 def to_incoming(
     message: WebMessage, conversation_id: str, accept_language: str | None = None
 ) -> Incoming:
-    """A browser's message; the client's id, scoped to the conversation, de-duplicates it."""
-    event_id = f"{conversation_id}/{message.client_id}" if message.client_id else None
+    """A browser's message; the client's id, scoped to the conversation, de-duplicates it
+    (hashed together: a delivery id is at most 128 characters, these two up to 64 each)."""
+    event_id = None
+    if message.client_id:
+        scoped = f"{conversation_id}/{message.client_id}".encode()
+        event_id = hashlib.sha256(scoped).hexdigest()
     return Incoming(
         CHANNEL,
         conversation_id=conversation_id,

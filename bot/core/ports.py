@@ -283,6 +283,12 @@ class RateBudget(Protocol):
         """
         ...
 
+    def admit(self, budget: Budget, now: float) -> float:
+        """Take the budget's next slot only if it is free now (within the burst): 0 when
+        taken, else the seconds until one is, having taken nothing (for requests that are
+        refused, not delayed, when over their limit; pauses do not apply)."""
+        ...
+
     def pause(self, until: float) -> None:
         """Hold every reservation back until `until` (the platform asked us to wait)."""
         ...

@@ -1,19 +1,24 @@
 """The web chat: the page at / and its JSON endpoints (channel `web`). Public: no login, no
 platform tokens.
 
-The browser's conversation is a random id in the `lingang_chat` cookie (HttpOnly,
-SameSite=Lax, Secure outside localhost), made on its first message. A message must be JSON
-(a cross-site form cannot send that without a CORS preflight, which this app never grants)
-and must not come from another site by Fetch Metadata or Origin. Each client (address) may
-send `web_chat_per_minute` messages a minute; the count is kept per process, so with N
-replicas a client can send up to N times that.
+The browser's conversation is an id the server makes and signs (`bot.web.chat_identity`),
+in the `__Host-lingang_chat` cookie (HttpOnly, SameSite=Lax, Secure; see
+`bot.web.context.Cookie`), set with its first message; a cookie the server did not sign
+starts a new conversation. The conversation is stored under the id's pseudonym, never the
+cookie. A message must be JSON (a cross-site form cannot send that without a CORS
+preflight, which this app never grants) and must not come from another site by Fetch
+Metadata or Origin. Each client (an IPv4 address, an IPv6 /64) may send
+`web_chat_per_minute` messages a minute (a burst of that many, then one every 60/n
+seconds), counted in the database for every replica together; while the database cannot be
+reached, each process counts its own.
 """
 
 import asyncio
+import hashlib
 import json
+import logging
 import math
 import re
-import secrets
 import time
 from collections import deque
 from collections.abc import Callable
@@ -28,14 +33,20 @@ from bot.core import answers
 from bot.core.engine import language_of
 from bot.core.handoff import notice_buttons
 from bot.core.messages import Reply
+from bot.core.ports import Budget, RateBudget, StorageUnavailable
 from bot.core.records import TranscriptEntry
-from bot.web.context import Web, client_of, cross_site, is_local
+from bot.web.chat_identity import ChatIdentity, signing_key
+from bot.web.context import Web, client_key, cross_site
 
-COOKIE = "lingang_chat"
-COOKIE_VALUE = re.compile(r"[A-Za-z0-9_-]{32,64}")
+log = logging.getLogger(__name__)
+
+COOKIE = "__Host-lingang_chat"
 MAX_BODY = 32_768  # bytes: 2000 characters, even each one JSON-escaped as a surrogate pair
 PERIOD = 60.0  # seconds of the rate limit's window
 MAX_CLIENTS = 10_000  # clients remembered before the idle ones are forgotten
+# After the shared budget failed, this process counts alone this long before trying it again
+# (so an unreachable database does not cost every message a connection timeout).
+SHARED_RETRY_SECONDS = 30.0
 # The transcript keeps button presses and form answers as "[...]" placeholders, not their text.
 KEPT_AS_PLACEHOLDER = re.compile(r"\[[^\]\n]*\]")
 NO_STORE = {"Cache-Control": "no-store"}
@@ -71,16 +82,64 @@ class SlidingWindow:
             del self._hits[client]
 
 
+class ChatAllowance:
+    """`limit` messages a minute per client for the whole deployment: a shared budget in
+    the database (GCRA: a burst of `limit`, then one every `PERIOD / limit` seconds); this
+    process's `SlidingWindow` while the database cannot be reached."""
+
+    def __init__(
+        self,
+        limit: int,
+        shared: RateBudget,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._limit = limit
+        self._shared = shared
+        self._clock = clock
+        self._monotonic = monotonic
+        self._local = SlidingWindow(limit, clock=monotonic)
+        self._shared_off_until = 0.0  # monotonic time
+
+    def take(self, client: str) -> int | None:
+        """Count a message from `client`: None if it may be sent, else the seconds to wait."""
+        if self._monotonic() >= self._shared_off_until:
+            # Hashed: the table then holds no addresses (its idle rows go after an hour).
+            key = "chat:" + hashlib.sha256(client.encode()).hexdigest()[:32]
+            budget = Budget(key, PERIOD / self._limit, self._limit)
+            try:
+                wait = self._shared.admit(budget, self._clock())
+            except StorageUnavailable as exc:
+                log.warning("shared chat limit unavailable (%s); counting in this process", exc)
+                self._shared_off_until = self._monotonic() + SHARED_RETRY_SECONDS
+            else:
+                return None if wait <= 0 else max(1, math.ceil(wait))
+        return self._local.take(client)
+
+
 def _refusal(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(
         {"detail": detail}, status_code=status, headers={**NO_STORE, **(headers or {})}
     )
 
 
-def _conversation_of(request: Request) -> str | None:
-    """The browser's conversation id from its cookie, if it has a well-formed one."""
-    value = request.cookies.get(COOKIE, "")
-    return value if COOKIE_VALUE.fullmatch(value) else None
+async def _message_of(request: Request) -> web_chat.WebMessage | Response:
+    """The message in the request's body, or the refusal: 413 over `MAX_BODY` bytes (read no
+    further), 400 for anything but one message's JSON (nesting too deep to decode included)."""
+    body = bytearray()
+    async for chunk in request.stream():  # stop reading at the limit, not after it
+        body += chunk
+        if len(body) > MAX_BODY:
+            return _refusal(
+                413, f"the message is too long (at most {web_chat.MAX_TEXT} characters)"
+            )
+    try:
+        return web_chat.parse(json.loads(body))
+    except RecursionError:
+        return _refusal(400, "not valid JSON: nested too deeply")
+    except ValueError as error:  # json.JSONDecodeError and BadMessage both are
+        detail = str(error) if isinstance(error, web_chat.BadMessage) else "not valid JSON"
+        return _refusal(400, detail)
 
 
 def _is_json(request: Request) -> bool:
@@ -97,7 +156,13 @@ def _relayed(entries: list[TranscriptEntry]) -> list[TranscriptEntry]:
 def routes(web: Web) -> APIRouter:
     """`GET /`, `POST /chat/messages`, `GET /chat/history`, `GET /chat/relayed`."""
     router = APIRouter()
-    window = SlidingWindow(web.app.settings.web_chat_per_minute)
+    settings = web.app.settings
+    allowance = ChatAllowance(settings.web_chat_per_minute, web.app.storage.web_chat_budget)
+    identity = ChatIdentity(signing_key(settings.cookie_secret, settings.data_dir))
+
+    def conversation_of(request: Request) -> str | None:
+        """The pseudonym of the browser's conversation, if its cookie is one we issued."""
+        return identity.pseudonym_of(web.cookie(request, COOKIE).read(request))
 
     @router.get("/", include_in_schema=False)
     async def chat_page(request: Request) -> Response:
@@ -121,49 +186,34 @@ def routes(web: Web) -> APIRouter:
             return _refusal(403, "cross-site request refused")
         if not _is_json(request):
             return _refusal(415, "send the message as JSON (Content-Type: application/json)")
-        wait = window.take(client_of(request))
+        wait = await asyncio.to_thread(allowance.take, client_key(request))
         if wait is not None:
             return _refusal(
                 429,
                 f"too many messages; please wait {wait} seconds and send it again",
                 {"Retry-After": str(wait)},
             )
-        body = bytearray()
-        async for chunk in request.stream():  # stop reading at the limit, not after it
-            body += chunk
-            if len(body) > MAX_BODY:
-                return _refusal(
-                    413, f"the message is too long (at most {web_chat.MAX_TEXT} characters)"
-                )
-        try:
-            message = web_chat.parse(json.loads(body))
-        except ValueError as error:  # json.JSONDecodeError and BadMessage both are
-            detail = str(error) if isinstance(error, web_chat.BadMessage) else "not valid JSON"
-            return _refusal(400, detail)
-        conversation = _conversation_of(request)
-        new = conversation is None
-        conversation = conversation or secrets.token_urlsafe(24)
+        message = await _message_of(request)
+        if isinstance(message, Response):
+            return message
+        conversation = conversation_of(request)
+        issued = None
+        if conversation is None:
+            issued, conversation = identity.issue()
         incoming = web_chat.to_incoming(
             message, conversation, request.headers.get("Accept-Language")
         )
         replies = await asyncio.to_thread(web.app.engine.handle, incoming)
         response = JSONResponse(web_chat.render_all(replies), headers=NO_STORE)
-        if new:
-            response.set_cookie(
-                COOKIE,
-                conversation,
-                httponly=True,
-                samesite="lax",
-                secure=not is_local(request.headers.get("Host", "")),
-                path="/",
-            )
+        if issued is not None:
+            web.cookie(request, COOKIE).set(response, issued)
         return response
 
     @router.get("/chat/history", include_in_schema=False)
     async def chat_history(request: Request) -> Response:
         """The browser's conversation so far; `kept` is false for a button press or form
         answer, which the transcript keeps only as a placeholder."""
-        conversation = _conversation_of(request)
+        conversation = conversation_of(request)
         if conversation is None:
             return JSONResponse({"messages": []}, headers=NO_STORE)
         entries = await asyncio.to_thread(
@@ -185,7 +235,7 @@ def routes(web: Web) -> APIRouter:
         """What reached the browser's conversation from a person on the team (and the bot's
         notices about it) after the first `after` such messages; `count` is how many there
         are in all. The page asks every few seconds."""
-        conversation = _conversation_of(request)
+        conversation = conversation_of(request)
         if conversation is None:
             return JSONResponse({"messages": [], "count": 0}, headers=NO_STORE)
         entries = await asyncio.to_thread(

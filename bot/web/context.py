@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from bot.app import App
@@ -42,20 +42,70 @@ class Forbidden(Exception):
         self.reason = reason
 
 
-def is_local(host: str) -> bool:
-    """Whether a request's host is this machine (cookies may then go without `Secure`)."""
-    name = host.rsplit(":", 1)[0].strip("[]") if host.count(":") <= 1 else host.strip("[]")
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
+HOST_ONLY = "__Host-"  # the browser keeps such a cookie only if Secure, Path=/, no Domain
+
+
+@dataclass(frozen=True, slots=True)
+class Cookie:
+    """One of our cookies as a request must name and flag it.
+
+    `Secure` follows `LINGANG_SECURE_COOKIES`, or else the request's scheme (behind a
+    proxy, the X-Forwarded-Proto that uvicorn trusts), never the Host header. A secure
+    cookie carries the `__Host-` prefix, so no sibling subdomain or plain-http page can
+    plant it; over plain http (development) the name goes without the prefix, which a
+    browser refuses without `Secure`, and only that name is read there.
+    """
+
+    name: str
+    secure: bool
+
+    @classmethod
+    def of(cls, request: Request, name: str, secure: bool | None) -> Cookie:
+        """The cookie `name` (given with its `__Host-` prefix) for this request."""
+        secure = request.url.scheme == "https" if secure is None else secure
+        return cls(name if secure else name.removeprefix(HOST_ONLY), secure)
+
+    def read(self, request: Request) -> str | None:
+        """The value the browser sent, if any."""
+        return request.cookies.get(self.name)
+
+    def set(self, response: Response, value: str, max_age: int | None = None) -> None:
+        """Set it: HttpOnly, SameSite=Lax, host-only, the whole site."""
+        response.set_cookie(
+            self.name,
+            value,
+            max_age=max_age,
+            httponly=True,
+            samesite="lax",
+            secure=self.secure,
+            path="/",
+        )
+
+    def delete(self, response: Response) -> None:
+        """Tell the browser to drop it (a `__Host-` one only goes with the same flags)."""
+        response.delete_cookie(
+            self.name, path="/", secure=self.secure, httponly=True, samesite="lax"
+        )
 
 
 def client_of(request: Request) -> str:
     """The client's address (behind a proxy, uvicorn's proxy headers have set it)."""
     return request.client.host if request.client else "unknown"
+
+
+def client_key(request: Request) -> str:
+    """Whom a per-client limit counts: an IPv4 address, or an IPv6 address's /64 (one
+    subscriber usually holds a whole /64, so counting single addresses counts nothing)."""
+    address = client_of(request)
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
+    return str(parsed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +146,15 @@ class Web:
 
     def session_of(self, request: Request) -> StaffSession | None:
         """The request's live session, or None."""
-        session: StaffSession | None = self.sessions.current(request.cookies.get(COOKIE))
+        session: StaffSession | None = self.sessions.current(
+            self.cookie(request, COOKIE).read(request)
+        )
         request.state.staff = session
         return session
+
+    def cookie(self, request: Request, name: str) -> Cookie:
+        """Our cookie `name` (`__Host-...`) as this request must name and flag it."""
+        return Cookie.of(request, name, self.app.settings.secure_cookies)
 
     def staff(self, role: Role) -> Callable[[Request], Awaitable[StaffSession]]:
         """A guard for pages: a live session whose user has `role` (or is an admin)."""

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from bot.core.staff import StaffSession
-from bot.web.context import Web, client_of, cross_site, is_local
+from bot.web.context import Web, client_of, cross_site
 from bot.web.security import COOKIE, LoginRefused
 
 
@@ -45,13 +45,14 @@ def routes(web: Web) -> APIRouter:
             context = {"next": safe_next(next), "email": email, "refused": True}
             return web.page(request, "login.html", context, status_code=401)
         response = RedirectResponse(safe_next(next), status_code=303)
+        cookie = web.cookie(request, COOKIE)
         response.set_cookie(
-            COOKIE,
+            cookie.name,
             done.token,
             max_age=int(web.sessions.lifetime.total_seconds()),
             httponly=True,
             samesite="lax",
-            secure=not is_local(request.headers.get("Host", "")),
+            secure=cookie.secure,
             path="/",
         )
         return response
@@ -60,9 +61,10 @@ def routes(web: Web) -> APIRouter:
     async def logout(
         request: Request, _: Annotated[StaffSession, Depends(web.changes("sales"))]
     ) -> Response:
-        await asyncio.to_thread(web.sessions.logout, request.cookies.get(COOKIE))
+        cookie = web.cookie(request, COOKIE)
+        await asyncio.to_thread(web.sessions.logout, cookie.read(request))
         response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(COOKIE, path="/")
+        cookie.delete(response)
         return response
 
     return router

@@ -21,7 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from bot.core.staff import ApiToken, Role, StaffSession, StaffUser
 
-COOKIE = "lingang_session"
+COOKIE = "__Host-lingang_session"  # without the prefix over plain http (bot.web.context)
 # OWASP's floor for Argon2id is m=19 MiB, t=2, p=1; argon2-cffi's default profile (RFC 9106's
 # low-memory one: m=64 MiB, t=3, p=4) is above it.
 HASHER = PasswordHasher()

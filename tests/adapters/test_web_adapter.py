@@ -60,8 +60,15 @@ def test_a_message_becomes_this_browsers_incoming() -> None:
     )
     assert (incoming.text, incoming.payload, incoming.language_hint) == ("hi", None, "en-GB")
     # The client's id is scoped to its browser: two browsers may pick the same one.
-    assert incoming.event_id == f"{BROWSER}/m1"
+    assert incoming.event_id == to_incoming(WebMessage("hi", client_id="m1"), BROWSER).event_id
+    assert incoming.event_id != to_incoming(WebMessage("hi", client_id="m1"), "c" * 64).event_id
     assert to_incoming(WebMessage("hi"), BROWSER).event_id is None
+
+
+def test_the_delivery_id_fits_its_column_whatever_the_ids() -> None:
+    longest = to_incoming(WebMessage("hi", client_id="m" * 64), "p" * 64)
+    assert longest.event_id is not None
+    assert len(longest.event_id) <= 128
 
 
 @pytest.mark.parametrize(

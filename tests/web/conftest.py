@@ -17,7 +17,7 @@ from bot.web.app import create_app
 from bot.web.security import COOKIE, digest, hash_password
 
 PASSWORD = "correct horse battery staple"
-BASE_URL = "http://127.0.0.1:8000"
+BASE_URL = "https://127.0.0.1:8000"  # https: the cookies are Secure and `__Host-` named
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from bot.core.forms import SHARE_PHONE
 from bot.core.records import LeadFilter
 from bot.web.app import create_app
 from bot.web.chat import COOKIE, SlidingWindow
+from bot.web.chat_identity import pseudonym
 from storage.models import TranscriptMessageRow
 from tests.web.conftest import BASE_URL
 
@@ -106,21 +107,24 @@ def test_a_question_is_answered_and_the_browser_gets_a_conversation_cookie(
     response = site.post("/chat/messages", json={"text": "where is Lingang?"})
     assert response.status_code == 200
     assert "Pudong" in text_of(response.json()["replies"])
-    cookie = response.headers["set-cookie"].lower()
-    assert cookie.startswith(f"{COOKIE}=")
-    assert "httponly" in cookie
-    assert "samesite=lax" in cookie
-    assert "path=/" in cookie
-    assert "secure" not in cookie  # 127.0.0.1: a browser would drop a Secure cookie on http
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith(f"{COOKIE}=")  # __Host-: Secure, Path=/ and no Domain
+    flags = [flag.strip().lower() for flag in cookie.split(";")[1:]]
+    assert sorted(flags) == ["httponly", "path=/", "samesite=lax", "secure"]
     again = site.post("/chat/messages", json={"text": "how big is it?"})
     assert "set-cookie" not in again.headers  # the same conversation goes on
 
 
-def test_the_cookie_is_secure_outside_localhost(site: TestClient) -> None:
-    public = TestClient(site.app, base_url="https://chat.example.com")
-    response = public.post("/chat/messages", json={"text": "where is Lingang?"})
-    assert response.status_code == 200
-    assert "secure" in response.headers["set-cookie"].lower()
+def test_over_plain_http_the_cookie_is_neither_secure_nor_host_prefixed(
+    site: TestClient,
+) -> None:
+    plain = TestClient(site.app, base_url="http://127.0.0.1:8000")
+    response = plain.post("/chat/messages", json={"text": "where is Lingang?"})
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith("lingang_chat=")  # a browser refuses __Host- without Secure
+    assert "secure" not in cookie.lower()
+    plain.post("/chat/messages", json={"text": "how big is it?"})
+    assert len(plain.get("/chat/history").json()["messages"]) == 4  # one conversation
 
 
 def test_the_browsers_language_starts_the_conversation_in_chinese(
@@ -160,7 +164,7 @@ def test_a_lead_form_completed_in_the_web_chat_stores_the_lead(
     assert "Ann Lee" in text_of(thanks)
     [lead] = site_app.storage.leads.find(LeadFilter())
     assert lead.channel == "web"
-    assert lead.conversation_id == site.cookies[COOKIE]
+    assert lead.conversation_id == lead.user_id == pseudonym(site.cookies[COOKIE].split(".")[0])
     assert dict(lead.answers) | {"phone": ""} == {
         "name": "Ann Lee",
         "company": "Acme GmbH",
