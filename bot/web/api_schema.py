@@ -56,8 +56,13 @@ class LeadOut(BaseModel):
     score: int = Field(description="Qualification score, 0 to 100.")
     owner: str | None = Field(description="Who on the sales team claimed it, if anyone.")
     channel: str = Field(description="Where the prospect talked to the bot.")
-    user_id: str = Field(description="The prospect's id on that channel.")
-    conversation_id: str = Field(description="The conversation on that channel.")
+    user_id: str = Field(
+        description="The prospect's id on that channel (web chat: a pseudonym, SHA-256 of the "
+        "browser's id; the cookie itself is never stored or shown)."
+    )
+    conversation_id: str = Field(
+        description="The conversation on that channel (web chat: the same pseudonym)."
+    )
     language: str = Field(description="The conversation's language (`en` or `zh`).")
     name: str | None = Field(description="The prospect's name.")
     company: str | None = Field(description="Their company.")
