@@ -18,6 +18,7 @@ from bot.app import App
 from bot.commandline import fail, storage_or_exit
 from bot.core.staff import Scope, StaffUser
 from bot.web.security import digest, hash_password, new_api_token, new_password, password_problem
+from bot.web.throttle import account_key
 from storage.staff import UserExists
 
 users_cli = typer.Typer(help="Manage who may log in to the web app.", no_args_is_help=True)
@@ -112,14 +113,23 @@ def enable(email: str) -> None:
     _set_disabled(email, False)
 
 
+@users_cli.command("unlock")
+def unlock(email: str) -> None:
+    """End a login's wait after failed attempts at once (forgets them)."""
+    user = _user(email)
+    with storage_or_exit() as (_, storage):
+        forgotten = storage.staff.unlock(user.id, account_key(user.email), ACTOR)
+    typer.echo(f"{user.email} unlocked ({forgotten} failed logins forgotten)")
+
+
 @users_cli.command("password")
 def set_password(email: str, password_stdin: FromStdin = False) -> None:
-    """Set a new password for a login."""
+    """Set a new password for a login (its sessions end: log in again)."""
     user = _user(email)
     password = _read_password(password_stdin)
     with storage_or_exit() as (_, storage):
         storage.staff.set_password_hash(user.id, hash_password(password), ACTOR)
-    typer.echo(f"password of {user.email} changed")
+    typer.echo(f"password of {user.email} changed (logged out everywhere)")
 
 
 @tokens_cli.command("create")

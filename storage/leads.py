@@ -48,6 +48,13 @@ from storage.models import (
 COLUMNS = ("name", "email", "company", "phone", "country", "interest", "timeline", "note")
 
 
+def containing(text: str) -> str:
+    """A LIKE pattern (escape character `\\`) that finds `text` literally: its % and _ are not
+    wildcards."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def lead_of(row: LeadRow) -> Lead:
     """The record of a lead row (for every store that reads leads)."""
     return Lead(
@@ -220,9 +227,9 @@ class SqlLeadRepository:
         if criteria.language:
             query = query.where(LeadRow.language == criteria.language)
         if criteria.search:
-            pattern = f"%{criteria.search.strip()}%"
+            pattern = containing(criteria.search.strip())
             fields = (*(getattr(LeadRow, c) for c in COLUMNS), LeadRow.question)
-            query = query.where(or_(*(field.ilike(pattern) for field in fields)))
+            query = query.where(or_(*(field.ilike(pattern, escape="\\") for field in fields)))
         query = (
             query.order_by(LeadRow.created_at.desc(), LeadRow.id.desc())
             .limit(criteria.limit)

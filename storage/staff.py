@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -104,14 +104,25 @@ class SqlStaff:
             return (_user(row), row.password_hash) if row else None
 
     def set_password_hash(self, user_id: int, password_hash: str, actor: str) -> None:
-        """Replace a password (a rehash with stronger parameters, or a reset)."""
+        """Set a new password: every session of the user ends (whoever knew the old one is
+        logged out). KeyError for an unknown user."""
         with self._db.transaction() as session:
             row = session.get(StaffUserRow, user_id)
             if row is None:
                 raise KeyError(user_id)
             row.password_hash = password_hash
-            if actor != row.email:  # a rehash at login is not a change worth auditing
-                self._audit(session, actor, "user.password", row.email, {})
+            session.execute(delete(StaffSessionRow).where(StaffSessionRow.user_id == user_id))
+            self._audit(session, actor, "user.password", row.email, {})
+
+    def rehash_password(self, user_id: int, password_hash: str) -> None:
+        """Store the same password hashed with stronger parameters (at login; not a change:
+        no audit entry, sessions stay)."""
+        with self._db.transaction() as session:
+            session.execute(
+                update(StaffUserRow)
+                .where(StaffUserRow.id == user_id)
+                .values(password_hash=password_hash)
+            )
 
     def set_disabled(self, user_id: int, disabled: bool, actor: str) -> StaffUser:
         """Disable (ending every session) or enable a user. KeyError for an unknown user."""
@@ -172,18 +183,41 @@ class SqlStaff:
         with self._db.transaction() as session:
             session.add_all(LoginFailureRow(key=key, at=now) for key in keys)
 
-    def failures_since(self, key: str, since: datetime) -> int:
-        """Failed logins under `key` since `since`."""
-        query = select(func.count(LoginFailureRow.id)).where(
+    def failures_since(self, key: str, since: datetime) -> tuple[int, datetime | None]:
+        """How many failed logins under `key` since `since`, and when the latest was."""
+        query = select(func.count(LoginFailureRow.id), func.max(LoginFailureRow.at)).where(
             LoginFailureRow.key == key, LoginFailureRow.at >= since
         )
         with self._db.transaction() as session:
-            return int(session.scalar(query) or 0)
+            count, latest = session.execute(query).one()
+            return int(count or 0), latest
 
-    def forget_failures(self, before: datetime) -> None:
-        """Drop failures older than any window that counts them."""
+    def clear_failures(self, key: str) -> int:
+        """Forget the failed logins under `key` (its back-off ends); how many there were."""
         with self._db.transaction() as session:
-            session.execute(delete(LoginFailureRow).where(LoginFailureRow.at < before))
+            return self._clear_failures(session, key)
+
+    def unlock(self, user_id: int, key: str, actor: str) -> int:
+        """End a user's back-off at once: forget the failed logins under their account's
+        `key`; audited. How many there were; KeyError for an unknown user."""
+        with self._db.transaction() as session:
+            row = session.get(StaffUserRow, user_id)
+            if row is None:
+                raise KeyError(user_id)
+            forgotten = self._clear_failures(session, key)
+            self._audit(session, actor, "user.unlock", row.email, {"failures": forgotten})
+            return forgotten
+
+    def forget_failures(self, before: datetime) -> int:
+        """Drop failures older than any window that counts them; how many."""
+        with self._db.transaction() as session:
+            result = session.execute(delete(LoginFailureRow).where(LoginFailureRow.at < before))
+            return int(cast(CursorResult[Any], result).rowcount or 0)
+
+    @staticmethod
+    def _clear_failures(session: Session, key: str) -> int:
+        result = session.execute(delete(LoginFailureRow).where(LoginFailureRow.key == key))
+        return int(cast(CursorResult[Any], result).rowcount or 0)
 
     # -- API tokens -----------------------------------------------------------------------
 

@@ -8,7 +8,10 @@ from fastapi.responses import RedirectResponse, Response
 
 from bot.core.staff import StaffSession
 from bot.web.context import Web, client_of, cross_site
-from bot.web.security import COOKIE, LoginRefused
+from bot.web.password_pool import PoolFull
+from bot.web.security import COOKIE, HeldBack, LoginRefused
+
+BUSY_RETRY_SECONDS = 2  # every hashing thread is busy: a few checks finish in this time
 
 
 def safe_next(target: str | None) -> str:
@@ -16,6 +19,13 @@ def safe_next(target: str | None) -> str:
     if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
         return "/leads"
     return target
+
+
+def _try_later(web: Web, request: Request, context: dict[str, object], seconds: int) -> Response:
+    """The login page again, with 429 and when to come back."""
+    page = web.page(request, "login.html", context, status_code=429)
+    page.headers["Retry-After"] = str(seconds)
+    return page
 
 
 def routes(web: Web) -> APIRouter:
@@ -39,11 +49,15 @@ def routes(web: Web) -> APIRouter:
             return web.page(
                 request, "error.html", {"message": "cross-site request"}, status_code=403
             )
+        context = {"next": safe_next(next), "email": email}
         try:
-            done = await asyncio.to_thread(web.sessions.login, email, password, client_of(request))
+            done = await web.sessions.login(email, password, client_of(request))
+        except HeldBack as held:
+            return _try_later(web, request, {**context, "held_back": held.seconds}, held.seconds)
+        except PoolFull:
+            return _try_later(web, request, {**context, "busy": True}, BUSY_RETRY_SECONDS)
         except LoginRefused:
-            context = {"next": safe_next(next), "email": email, "refused": True}
-            return web.page(request, "login.html", context, status_code=401)
+            return web.page(request, "login.html", {**context, "refused": True}, status_code=401)
         response = RedirectResponse(safe_next(next), status_code=303)
         cookie = web.cookie(request, COOKIE)
         response.set_cookie(

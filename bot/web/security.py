@@ -3,23 +3,29 @@
 The session cookie holds a random token; the database holds only its SHA-256, the user, a CSRF
 token (synchronizer pattern) and when it was started and last used. A session ends after
 `LINGANG_SESSION_IDLE_MINUTES` without a request, after `LINGANG_SESSION_MAX_HOURS` in all, at
-logout and when its user is disabled; every replica sees that at once.
+logout, when its user is disabled and when their password is set; every replica sees that at
+once. Failed logins hold an account and a client back for a while (`bot.web.throttle`);
+passwords are checked on a pool of their own (`bot.web.password_pool`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Protocol
 
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 
 from bot.core.staff import ApiToken, Role, StaffSession, StaffUser
+from bot.web.password_pool import PasswordPool
+from bot.web.throttle import Attempt, FailureLog, Throttle
 
 COOKIE = "__Host-lingang_session"  # without the prefix over plain http (bot.web.context)
 # OWASP's floor for Argon2id is m=19 MiB, t=2, p=1; argon2-cffi's default profile (RFC 9106's
@@ -27,24 +33,19 @@ COOKIE = "__Host-lingang_session"  # without the prefix over plain http (bot.web
 HASHER = PasswordHasher()
 # A hash to verify against when the address is unknown, so both cases take the same time.
 _DUMMY_HASH = HASHER.hash(secrets.token_urlsafe(16))
-FAILURE_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_ACCOUNT = 5
-MAX_FAILURES_PER_CLIENT = 20
 MIN_PASSWORD_LENGTH = 12
 Clock = Callable[[], datetime]
 
 
-class StaffStore(Protocol):
+class StaffStore(FailureLog, Protocol):
     """What logins need of the staff tables (`storage.staff.SqlStaff`)."""
 
     def credentials(self, email: str) -> tuple[StaffUser, str] | None: ...
-    def set_password_hash(self, user_id: int, password_hash: str, actor: str) -> None: ...
+    def rehash_password(self, user_id: int, password_hash: str) -> None: ...
     def start_session(self, user_id: int, session_id: str, csrf: str, now: datetime) -> None: ...
     def session(self, session_id: str) -> StaffSession | None: ...
     def touch_session(self, session_id: str, now: datetime) -> None: ...
     def end_session(self, session_id: str) -> None: ...
-    def record_failure(self, keys: list[str], now: datetime) -> None: ...
-    def failures_since(self, key: str, since: datetime) -> int: ...
     def use_token(self, token_hash: str, now: datetime) -> ApiToken | None: ...
 
 
@@ -76,7 +77,20 @@ def same(given: str, expected: str) -> bool:
 
 
 class LoginRefused(Exception):
-    """Wrong address or password, a disabled user, or too many failures (one message for all)."""
+    """Wrong address or password, or a disabled user (one message for all)."""
+
+
+class HeldBack(Exception):
+    """Too many failed logins for the address or from the client: try again after a while."""
+
+    def __init__(self, wait: timedelta) -> None:
+        super().__init__(wait)
+        self.wait = wait
+
+    @property
+    def seconds(self) -> int:
+        """Whole seconds to wait (for `Retry-After`), at least one."""
+        return max(1, math.ceil(self.wait.total_seconds()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,41 +110,61 @@ class Sessions:
         idle: timedelta,
         lifetime: timedelta,
         clock: Clock = lambda: datetime.now(UTC),
+        passwords: PasswordPool | None = None,
     ) -> None:
         self._staff = staff
         self.idle = idle
         self.lifetime = lifetime
         self._clock = clock
+        self._throttle = Throttle(staff)
+        self.passwords = passwords or PasswordPool(HASHER)
 
-    def login(self, email: str, password: str, client: str) -> Login:
-        """Check the credentials and start a new session; `LoginRefused` otherwise.
+    async def login(self, email: str, password: str, client: str) -> Login:
+        """Check the credentials and start a new session.
 
-        Five failures for one address, or twenty from one client, within 15 minutes refuse
-        further attempts (right or wrong) until the window passes.
+        `HeldBack` while the address or the client must wait after failures (the attempt is
+        not counted and no password is checked); `PoolFull` when every hashing thread is busy;
+        `LoginRefused` for a wrong address or password or a disabled user (counted).
         """
         now = self._clock()
-        account, address = f"email:{email.strip().casefold()}", f"client:{client}"
-        since = now - FAILURE_WINDOW
-        if (
-            self._staff.failures_since(account, since) >= MAX_FAILURES_PER_ACCOUNT
-            or self._staff.failures_since(address, since) >= MAX_FAILURES_PER_CLIENT
-        ):
-            self._staff.record_failure([account, address], now)
-            raise LoginRefused
-        found = self._staff.credentials(email)
+        attempt = Attempt.of(email, client)
+        wait, found = await asyncio.to_thread(self._before_check, attempt, email, now)
+        if wait > timedelta(0):
+            raise HeldBack(wait)
         user, stored = found if found else (None, _DUMMY_HASH)
-        try:
-            HASHER.verify(stored, password)
-        except (VerificationError, InvalidHashError):
+        if not await self.passwords.verify(stored, password):
             user = None
         if user is None or user.disabled:
-            self._staff.record_failure([account, address], now)
+            await asyncio.to_thread(self._throttle.failed, attempt, now)
             raise LoginRefused
-        if HASHER.check_needs_rehash(stored):
-            self._staff.set_password_hash(user.id, HASHER.hash(password), user.email)
+        rehashed = None
+        if self.passwords.hasher.check_needs_rehash(stored):
+            rehashed = await self.passwords.hash(password)
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        self._staff.start_session(user.id, digest(token), csrf, now)
+        start = partial(self._start, user=user, attempt=attempt, csrf=csrf, now=now)
+        await asyncio.to_thread(start, session_id=digest(token), rehashed=rehashed)
         return Login(token, StaffSession(user, csrf, now, now))
+
+    def _before_check(
+        self, attempt: Attempt, email: str, now: datetime
+    ) -> tuple[timedelta, tuple[StaffUser, str] | None]:
+        wait = self._throttle.wait(attempt, now)
+        return wait, None if wait > timedelta(0) else self._staff.credentials(email)
+
+    def _start(
+        self,
+        *,
+        user: StaffUser,
+        attempt: Attempt,
+        session_id: str,
+        csrf: str,
+        now: datetime,
+        rehashed: str | None,
+    ) -> None:
+        if rehashed is not None:
+            self._staff.rehash_password(user.id, rehashed)
+        self._throttle.succeeded(attempt)
+        self._staff.start_session(user.id, session_id, csrf, now)
 
     def current(self, token: str | None) -> StaffSession | None:
         """The live session of a cookie (its idle clock restarted), or None."""

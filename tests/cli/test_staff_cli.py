@@ -143,11 +143,53 @@ def test_password_replaces_the_old_one(storage: Storage) -> None:
     short = lingang("users", "password", "bo@example.com", "--password-stdin", stdin="tiny\n")
     assert short.exit_code == 2
     changed = lingang("users", "password", "bo@example.com", "--password-stdin", stdin=new + "\n")
-    assert changed.stdout.strip() == "password of bo@example.com changed"
+    assert changed.stdout.strip() == "password of bo@example.com changed (logged out everywhere)"
     found = storage.staff.credentials("bo@example.com")
     assert found is not None
     assert HASHER.verify(found[1], new)
     assert "user.password" in [e.action for e in storage.staff.audit_log()]
+
+
+def test_a_new_password_ends_the_sessions_already_open(data_dir: Path) -> None:
+    add("bo@example.com")
+    app = build_app(settings(data_dir))
+    try:
+        with TestClient(create_app(app), base_url="http://127.0.0.1:8000") as site:
+            form = {"email": "bo@example.com", "password": PASSWORD}
+            assert site.post("/login", data=form, follow_redirects=False).status_code == 303
+            assert site.get("/leads", follow_redirects=False).status_code == 200
+            new = "another long passphrase"
+            lingang("users", "password", "bo@example.com", "--password-stdin", stdin=new + "\n")
+            assert site.get("/leads", follow_redirects=False).status_code == 303  # to /login
+    finally:
+        app.close()
+
+
+def test_unlock_ends_the_wait_after_failed_logins_at_once(data_dir: Path, storage: Storage) -> None:
+    add("bo@example.com")
+    app = build_app(settings(data_dir))
+    try:
+        with TestClient(create_app(app), base_url="http://127.0.0.1:8000") as site:
+
+            def log_in(password: str) -> int:
+                form = {"email": "bo@example.com", "password": password}
+                return site.post("/login", data=form, follow_redirects=False).status_code
+
+            assert [log_in("wrong password!") for _ in range(5)] == [401] * 5
+            assert log_in(PASSWORD) == 429
+            unlocked = lingang("users", "unlock", "BO@example.com")
+            assert unlocked.stdout.strip() == "bo@example.com unlocked (5 failed logins forgotten)"
+            assert log_in(PASSWORD) == 303
+    finally:
+        app.close()
+    entry = storage.staff.audit_log()[0]
+    assert (entry.action, entry.target, entry.actor.startswith("cli:")) == (
+        "user.unlock",
+        "bo@example.com",
+        True,
+    )
+    missing = lingang("users", "unlock", "nobody@example.com")
+    assert (missing.exit_code, missing.stderr.strip()) == (2, "EMAIL: no user nobody@example.com")
 
 
 # -- tokens ------------------------------------------------------------------------------------
