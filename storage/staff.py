@@ -208,12 +208,6 @@ class SqlStaff:
             self._audit(session, actor, "user.unlock", row.email, {"failures": forgotten})
             return forgotten
 
-    def forget_failures(self, before: datetime) -> int:
-        """Drop failures older than any window that counts them; how many."""
-        with self._db.transaction() as session:
-            result = session.execute(delete(LoginFailureRow).where(LoginFailureRow.at < before))
-            return int(cast(CursorResult[Any], result).rowcount or 0)
-
     @staticmethod
     def _clear_failures(session: Session, key: str) -> int:
         result = session.execute(delete(LoginFailureRow).where(LoginFailureRow.key == key))

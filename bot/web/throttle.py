@@ -52,7 +52,8 @@ ACCOUNT = Backoff(
 CLIENT = Backoff(
     free=20, first=timedelta(seconds=30), cap=timedelta(minutes=15), memory=timedelta(hours=1)
 )
-# The oldest failure any key still counts: older rows may be deleted (the daily purge).
+# The oldest failure any key still counts: the daily purge keeps them at least this long
+# (`storage.retention.LOGIN_FAILURES`).
 FAILURE_MEMORY = max(ACCOUNT.memory, CLIENT.memory)
 
 

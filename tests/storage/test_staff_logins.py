@@ -1,5 +1,6 @@
-"""The staff tables on both backends: failed logins counted, cleared, unlocked (audited) and
-pruned; a new password ends the user's sessions, a rehash at login does not."""
+"""The staff tables on both backends: failed logins counted, cleared and unlocked (audited), and
+kept by the daily purge as long as they count; a new password ends the user's sessions, a
+rehash at login does not."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.web.throttle import FAILURE_MEMORY
 from storage.db import Database
+from storage.retention import LOGIN_FAILURES
 from storage.staff import SqlStaff
 
 T0 = datetime(2026, 12, 6, 9, 30, tzinfo=UTC)
@@ -45,13 +47,8 @@ def test_unlock_forgets_a_users_failures_and_is_audited(database: Database) -> N
     assert entry.details == {"failures": 1}
 
 
-def test_old_failures_are_pruned_and_recent_ones_kept(database: Database) -> None:
-    staff = SqlStaff(database)
-    staff.record_failure([ANN, CLIENT], T0 - FAILURE_MEMORY - timedelta(seconds=1))
-    staff.record_failure([ANN], T0 - timedelta(minutes=1))
-    assert staff.forget_failures(T0 - FAILURE_MEMORY) == 2
-    assert staff.failures_since(ANN, T0 - timedelta(days=30)) == (1, T0 - timedelta(minutes=1))
-    assert staff.failures_since(CLIENT, T0 - timedelta(days=30)) == (0, None)
+def test_the_daily_purge_keeps_failures_as_long_as_logins_count_them() -> None:
+    assert LOGIN_FAILURES >= FAILURE_MEMORY
 
 
 def test_a_new_password_ends_every_session_of_the_user_only(database: Database) -> None:
