@@ -23,13 +23,14 @@ from bot.app import App, build_app, build_slack, build_telegram
 from bot.channels.slack import SlackService
 from bot.channels.telegram import TelegramService
 from bot.config import Settings
+from bot.core.messages import Incoming
 from bot.core.staff import Role
 from bot.web.app import create_app
 from bot.web.security import COOKIE, digest, hash_password
 from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlackApi
 from tests.fakes.telegram_api import SECRET, TOKEN, FakeBotApi
 
-BASE_URL = "http://127.0.0.1:8000"
+BASE_URL = "https://127.0.0.1:8000"  # https: the cookies are Secure and `__Host-` named
 ADMIN = "fuzz-admin@example.com"
 PASSWORD = "fuzzing is a kind of testing"
 SALES = "C0SALES"
@@ -76,7 +77,11 @@ class ServerLog:
 
 def describe(record: logging.LogRecord) -> str:
     """A record as a line, with its traceback if it has one."""
-    text = f"{record.levelname} {record.name}: {record.getMessage()}"
+    try:
+        message = record.getMessage()
+    except (TypeError, ValueError) as exc:  # a format that does not fit its arguments
+        message = f"{record.msg!r} % {record.args!r} ({exc})"
+    text = f"{record.levelname} {record.name}: {message}"
     if record.exc_info:
         text += "\n" + logging.Formatter().formatException(record.exc_info)
     return text
@@ -169,10 +174,30 @@ def fuzz_site(folder: Path) -> Iterator[FuzzSite]:
         stack.callback(root.removeHandler, errors)
         site = FuzzSite(app, client, telegram, slack, errors)
         _log_in(site, "admin")
+        _add_lead(app)
         catalog = app.knowledge.current.catalog
         site.intent_ids = tuple(sorted(catalog.intents))
         site.files = tuple(sorted(app.catalog.files()))
         yield site
+
+
+LEAD_FORM = [
+    ("", "form:lead"),
+    ("", "form:agree"),
+    *((answer, None) for answer in ("Ann", "Acme GmbH", "ann@acme.de", "Germany", "+49 30 1234")),
+    ("", "form:choose:company_setup"),
+    ("", "form:choose:within_3_months"),
+    ("no", None),
+    ("", "form:confirm"),
+]
+
+
+def _add_lead(app: App) -> None:
+    """Lead 1, from the web chat, so that the lead pages and forms have one to work on."""
+    for text, payload in LEAD_FORM:
+        app.engine.handle(Incoming("web", "fuzz-lead", "fuzz-lead", text, payload, private=True))
+    if app.storage.leads.get(1) is None:
+        raise RuntimeError("the lead form did not store a lead")
 
 
 def _log_in(site: FuzzSite, role: Role) -> None:
