@@ -340,15 +340,14 @@ class SlackService:
         taking = DELIVERY.get()
         try:
             await work
+            ticket = taking.ticket() if taking is not None else None
+            if taking is not None and ticket is not None:
+                await asyncio.to_thread(self._intake.answered, ticket, taking.body)
         except TakenOver:
             log.warning("slack delivery taken over by another replica")
-            return
         finally:
             if task is not None:
                 self._work.discard(task)
-        ticket = taking.ticket() if taking is not None else None
-        if taking is not None and ticket is not None:
-            await asyncio.to_thread(self._intake.answered, ticket, taking.body)
 
     # -- receiving: once per delivery -------------------------------------------------------
 

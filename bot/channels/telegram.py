@@ -182,7 +182,11 @@ class TelegramService:
             for task in late:
                 task.cancel()
             if late:
-                log.warning("%d acknowledged updates not answered before shutdown", len(late))
+                log.warning(
+                    "%d updates not answered before shutdown (kept: another replica, or the "
+                    "next start, answers them)",
+                    len(late),
+                )
         if self.application.running:
             await self.application.stop()
         await self.application.shutdown()
