@@ -45,10 +45,6 @@ class PasswordPool:
         """A new hash of `password`; `PoolFull` when no slot is free."""
         return await self._run(self.hasher.hash, password)
 
-    def close(self) -> None:
-        """Let the threads end (checks already queued still run)."""
-        self._executor.shutdown(wait=False)
-
     def _matches(self, stored: str, password: str) -> bool:
         try:
             return self.hasher.verify(stored, password)

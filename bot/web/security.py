@@ -11,6 +11,7 @@ passwords are checked on a pool of their own (`bot.web.password_pool`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import math
@@ -24,7 +25,7 @@ from typing import Protocol
 from argon2 import PasswordHasher
 
 from bot.core.staff import ApiToken, Role, StaffSession, StaffUser
-from bot.web.password_pool import PasswordPool
+from bot.web.password_pool import PasswordPool, PoolFull
 from bot.web.throttle import Attempt, FailureLog, Throttle
 
 COOKIE = "__Host-lingang_session"  # without the prefix over plain http (bot.web.context)
@@ -139,7 +140,8 @@ class Sessions:
             raise LoginRefused
         rehashed = None
         if self.passwords.hasher.check_needs_rehash(stored):
-            rehashed = await self.passwords.hash(password)
+            with contextlib.suppress(PoolFull):  # then at a later login: this one is good
+                rehashed = await self.passwords.hash(password)
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         start = partial(self._start, user=user, attempt=attempt, csrf=csrf, now=now)
         await asyncio.to_thread(start, session_id=digest(token), rehashed=rehashed)

@@ -219,3 +219,16 @@ def test_with_every_hashing_thread_busy_a_login_gets_429_at_once_and_readyz_answ
             for thread in logins:
                 thread.join(timeout=30)
     assert sorted(code for code, _ in answers) == [401] * busy + [429] * more
+
+
+def test_a_hash_weaker_than_todays_is_replaced_at_login_without_ending_the_session(
+    site: TestClient, site_app: App
+) -> None:
+    weak = PasswordHasher(memory_cost=19456, time_cost=2, parallelism=1).hash(PASSWORD)
+    site_app.storage.staff.add_user(SALES, "sales", weak, "test")
+    assert log_in(site, SALES, PASSWORD).status_code == 303
+    found = site_app.storage.staff.credentials(SALES)
+    assert found is not None
+    assert found[1] != weak
+    assert not security.HASHER.check_needs_rehash(found[1])
+    assert site.get("/leads").status_code == 200  # the new session lives on
