@@ -254,6 +254,17 @@ def test_caddy_limits_bodies_and_sets_the_security_headers() -> None:
         "path /slack/events": "256KB",
         "not path /login /slack/events": "1MB",
     }
+    # The same limits refuse a declared Content-Length up front.
+    declared = {
+        name: int(number)
+        for name, number in re.findall(
+            r"@(\w+)_too_large \{.*?Content-Length\}\) > (\d+)`", caddyfile, re.S
+        )
+    }
+    kb = {"64KB": 64 * 1024, "256KB": 256 * 1024, "1MB": 1024 * 1024}
+    assert declared == {name: kb[size] for name, size in limits.items()}
+    for name in declared:
+        assert re.search(rf"^\s*respond @{name}_too_large 413$", caddyfile, re.M), name
     for line in (
         'Strict-Transport-Security "max-age=31536000; includeSubDomains"',
         "Content-Security-Policy \"default-src 'self'; script-src 'self'; frame-ancestors 'none'; "
