@@ -21,7 +21,18 @@ from slack_bolt.adapter.starlette.async_handler import (
     to_starlette_response,
 )
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.request.internals import parse_body
+from slack_bolt.request.payload_utils import (
+    to_action,
+    to_command,
+    to_event,
+    to_message,
+    to_options,
+    to_shortcut,
+    to_step,
+    to_view,
+)
 from slack_sdk.signature import Clock, SignatureVerifier
 
 log = logging.getLogger(__name__)
@@ -30,6 +41,11 @@ PATH = "/slack/events"
 TIMESTAMP = "X-Slack-Request-Timestamp"
 SIGNATURE = "X-Slack-Signature"
 _TIMESTAMP = re.compile(r"\d{1,12}")
+# What bolt reads out of every request before a listener runs (the arguments of a middleware):
+# each assumes Slack's shapes and raises on others, which bolt answers with a 500 and an ERROR
+# traceback.
+_BOLT_READERS = (to_options, to_shortcut, to_action, to_view, to_command, to_event, to_message)
+_SHAPE_ERRORS = (TypeError, AttributeError, KeyError, IndexError, ValueError)
 
 
 def signed_by_slack(verifier: SignatureVerifier, body: bytes, request: Request) -> bool:
@@ -56,6 +72,17 @@ def _readable(text: str, content_type: str | None) -> bool:
     return isinstance(parsed, dict)
 
 
+def _bolt_reads(request: AsyncBoltRequest) -> bool:
+    """Bolt's readers take the request's payload apart (they raise `_SHAPE_ERRORS` where
+    they cannot)."""
+    body = request.body
+    if body.get("type") == "event_callback" and not isinstance(body.get("event"), dict):
+        return False  # its authorization step reads the event's type
+    for read in (*_BOLT_READERS, to_step):
+        read(body)
+    return True
+
+
 def _refused(status: int, detail: str) -> Response:
     return JSONResponse({"detail": detail}, status_code=status)
 
@@ -79,12 +106,15 @@ def routes(bolt: AsyncApp, signing_secret: str, clock: Clock | None = None) -> A
             log.warning("signed slack request refused: neither a JSON object nor a form")
             return _refused(400, "the body is neither a JSON object nor a form")
         try:
-            bolt_request = to_async_bolt_request(request, body)
-        except (TypeError, AttributeError, KeyError, ValueError):
             # Bolt reads ids out of the object (team, user, channel ...) assuming Slack's
             # shapes; an object of other shapes, even signed, is a bad request.
-            log.warning("signed slack request refused: fields of unexpected types")
-            return _refused(400, "unexpected field types")
+            bolt_request = to_async_bolt_request(request, body)
+            readable = _bolt_reads(bolt_request)
+        except _SHAPE_ERRORS:
+            readable = False
+        if not readable:
+            log.warning("signed slack request refused: fields of unexpected shapes")
+            return _refused(400, "unexpected field shapes")
         return to_starlette_response(await bolt.async_dispatch(bolt_request))
 
     return router

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import uvicorn
@@ -239,10 +240,18 @@ def test_a_forged_header_value_is_a_401_not_a_500(slack_site: TestClient) -> Non
         (b"payload=%7Bnot+json", FORM),
         (b'{"type": "event_callback", "enterprise": 5}', "application/json"),
         (b'{"type": "event_callback", "authorizations": "no"}', "application/json"),
+        (b'{"type": "event_callback", "event": "x"}', "application/json"),
+        (b"payload=" + quote(json.dumps({"type": "block_actions", "actions": []})).encode(), FORM),
+        (
+            b"payload="
+            + quote(json.dumps({"type": "view_submission", "view": {"callback_id": ""}})).encode(),
+            FORM,
+        ),
     ],
     ids=[
         "not-json", "array", "string", "deep-array", "deep-object", "form-payload-array",
-        "form-payload-broken", "enterprise-number", "authorizations-string",
+        "form-payload-broken", "enterprise-number", "authorizations-string", "event-string",
+        "no-actions", "view-without-type",
     ],
 )  # fmt: skip
 def test_a_signed_body_bolt_cannot_read_is_a_400_never_a_500(
