@@ -27,8 +27,9 @@ from intents.knowledge import KnowledgeBase
 from storage.db import Database
 from storage.memory import MemoryDeliveryLog, MemoryOutgoingQueue
 from tests.chat import memory_stores, sql_stores
-from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlackApi
+from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlackApi
 from tests.fakes.slack_requests import dm, encode, signed_headers
+from tests.fakes.slack_socket import FakeSocketMode
 from tests.fakes.telegram_api import SECRET, TOKEN, FakeBotApi, message
 
 LEASE = timedelta(seconds=1)
@@ -432,4 +433,54 @@ def test_every_replica_replays_due_deliveries_in_the_background(
     finally:
         app.close()
     [text] = api.texts()
+    assert "119.5 km²" in text
+
+
+async def test_a_socket_mode_event_whose_listener_died_is_recovered(
+    slack_api: FakeSlackApi, tmp_path: Path
+) -> None:
+    settings = Settings(
+        _env_file=None,
+        LINGANG_DATA_DIR=tmp_path,
+        LINGANG_MATCHER="lexical",
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_APP_TOKEN=APP_TOKEN,
+        SLACK_API_URL=slack_api.base_url,
+    )
+    app = build_app(settings)
+    with FakeSocketMode() as socket:
+        slack_api.socket_url = socket.url
+        service = SlackService(
+            app.engine, app.knowledge, app.storage.leads, app.storage.transcripts,
+            app.storage.outgoing, token=BOT_TOKEN, base_url=slack_api.base_url,
+            signing_secret=None, app_token=APP_TOKEN, inbox=app.storage.deliveries,
+            spool=delivery_spool(settings), lease=LEASE,
+        )  # fmt: skip
+        handle = service._engine.handle
+        crashed: list[object] = []
+
+        def dies_once(*args: Any, **kwargs: Any) -> Any:
+            if not crashed:
+                crashed.append(args)
+                raise RuntimeError("the process dies after the acknowledgement")
+            return handle(*args, **kwargs)
+
+        service._engine.handle = dies_once  # type: ignore[method-assign]
+        await service.start()
+        try:
+            await asyncio.to_thread(socket.wait_connected)
+            envelope = socket.send("events_api", dm("how big is Lingang?", event_id="Ev0SOCK01"))
+            await asyncio.to_thread(socket.wait_acked, envelope)
+            while not crashed:
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(LEASE.total_seconds())
+            assert await service.recover() == 1
+            await asyncio.to_thread(slack_api.wait_for, 1)
+            await settle(service)
+            await asyncio.sleep(LEASE.total_seconds())
+            assert await service.recover() == 0
+        finally:
+            await service.stop(grace=1)
+            app.close()
+    [text] = slack_api.texts()
     assert "119.5 km²" in text
