@@ -289,14 +289,14 @@ def open_notifier(
     )
 
 
-def build_telegram(app: App) -> TelegramService | None:
-    """The Telegram bot, when `TELEGRAM_BOT_TOKEN` is set (webhook mode with a webhook URL)."""
 def delivery_spool(settings: Settings) -> DeliverySpool:
     """Where deliveries wait while the database is down: the data folder, which the replicas
     share (docker-compose's `data` volume)."""
     return DeliverySpool(settings.data_dir / "spool")
 
 
+def build_telegram(app: App) -> TelegramService | None:
+    """The Telegram bot, when `TELEGRAM_BOT_TOKEN` is set (webhook mode with a webhook URL)."""
     settings = app.settings
     if settings.telegram_bot_token is None:
         return None
@@ -311,10 +311,10 @@ def delivery_spool(settings: Settings) -> DeliverySpool:
             settings.telegram_messages_per_second, budget=app.storage.telegram_budget
         ),
         errors=app.metrics,
-    )
-
         inbox=app.storage.deliveries,
         spool=delivery_spool(settings),
+    )
+
 
 def build_slack(app: App) -> SlackService | None:
     """The Slack app, when `SLACK_BOT_TOKEN` is set (Socket Mode with an app token, else HTTP)."""
@@ -336,10 +336,10 @@ def build_slack(app: App) -> SlackService | None:
         sales_usergroup=settings.slack_sales_usergroup,
         errors=app.metrics,
         handoff=(app.desk, app.storage.handoffs) if app.desk is not None else None,
-    )
-
         inbox=app.storage.deliveries,
         spool=delivery_spool(settings),
+    )
+
 
 def build_handoff_relay(
     app: App,
