@@ -88,8 +88,12 @@ class SalesThreads:
 
         async def mentioned(event: dict[str, Any]) -> None:
             # "@Lingang Bot" in a sales thread is the team talking (its `message` event is
-            # the one relayed): the bot does not answer it as if it were a prospect.
-            log.debug("a mention in a sales thread is not answered")
+            # the one relayed): the bot does not answer it as if it were a prospect. Through
+            # `background` all the same, so its delivery is marked answered in the inbox.
+            async def ignored() -> None:
+                log.debug("a mention in a sales thread is not answered")
+
+            await background(ignored())
 
         app.event("message", matchers=[in_a_thread])(on_message)
         app.event("app_mention", matchers=[in_a_thread])(mentioned)
