@@ -141,8 +141,9 @@ class Settings(BaseSettings):
         365,
         ge=1,
         alias="LINGANG_RETENTION_DAYS",
-        description="Days leads and transcripts are kept; `lingang-bot leads purge` deletes "
-        "older ones, and the privacy notice tells prospects this figure.",
+        description="Days personal data is kept (leads, conversations, transcripts, misses, "
+        "events, handoffs, audit log); `serve` purges daily, `lingang-bot leads purge` on "
+        "demand; the privacy notice quotes it.",
     )
     log_level: Annotated[
         Literal["DEBUG", "INFO", "WARNING", "ERROR"], BeforeValidator(lambda v: str(v).upper())
