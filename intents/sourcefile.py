@@ -51,7 +51,10 @@ def read_source(path: Path) -> SourceFile:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise SourceError(path, 1, f"not UTF-8 text ({exc.reason})") from exc
-    loader = LOADER(text)
+    try:
+        loader = LOADER(text)
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, e.g. U+000C
+        raise SourceError(path, _line_at(text, exc.position), f"YAML: {exc.reason}") from exc
     try:
         node = loader.get_single_node()
         if node is None:
@@ -62,11 +65,18 @@ def read_source(path: Path) -> SourceFile:
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 1
         raise SourceError(path, line, f"YAML syntax: {exc.problem}") from exc
+    except yaml.reader.ReaderError as exc:
+        raise SourceError(path, _line_at(text, exc.position), f"YAML: {exc.reason}") from exc
     except ValueError as exc:  # well formed but impossible, e.g. the date 2027-02-30
         raise SourceError(path, 1, f"impossible value: {exc}") from exc
     finally:
         loader.dispose()
     return SourceFile(path, data, lines)
+
+
+def _line_at(text: str, position: int) -> int:
+    """The 1-based line of a character position in `text`."""
+    return text.count("\n", 0, position) + 1
 
 
 def _record_lines(file: Path, node: yaml.Node, at: Path_, lines: dict[Path_, int]) -> None:

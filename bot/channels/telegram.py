@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from telegram import (
+    Bot,
     BotCommand,
     InlineKeyboardMarkup,
     ReplyKeyboardMarkup,
@@ -89,6 +90,26 @@ def failure_reason(exc: TelegramError) -> str:
     if isinstance(exc, TimedOut) or exc.__cause__ is not None:
         return "network"
     return "server_error"
+
+
+def _readable(data: dict[str, Any], bot: Bot) -> Update | None:
+    """The update in a delivery, or None when it is not one: an `update_id` that is not a
+    number, or a field of the wrong shape (python-telegram-bot's parser then raises whatever
+    the shape makes it raise, AttributeError included)."""
+    update_id = data.get("update_id")
+    if not isinstance(update_id, int) or isinstance(update_id, bool):
+        return None
+    try:
+        update = Update.de_json(data, bot)
+    except Exception:  # any parse failure means the same: not an update
+        return None
+    # The parser does not check types; what the bot reads must be text.
+    query, message = update.callback_query, update.effective_message
+    if query is not None and not isinstance(query.data, str | None):
+        return None
+    if message is not None and not isinstance(message.text, str | None):
+        return None
+    return update
 
 
 class TelegramService:
@@ -220,9 +241,9 @@ class TelegramService:
         deliveries open at a time, so slow answers would hold up others) or known already;
         503 when it could be kept nowhere, so that Telegram sends it again.
         """
-        try:
-            update = Update.de_json(data, self.bot)
-        except (KeyError, TypeError, ValueError):
+        update = _readable(data, self.bot)
+        if update is None:
+            log.warning("webhook delivery refused: not a readable update")
             return 400
         try:
             ticket = await asyncio.to_thread(self._intake.take, str(update.update_id), data)
@@ -248,9 +269,8 @@ class TelegramService:
         those spooled while the database was down); how many were taken up."""
         due = await asyncio.to_thread(self._intake.recover)
         for delivery in due:
-            try:
-                update = Update.de_json(dict(delivery.payload), self.bot)
-            except (KeyError, TypeError, ValueError):
+            update = _readable(dict(delivery.payload), self.bot)
+            if update is None:
                 log.error("kept update %s unreadable; dropped", delivery.delivery_id)
                 continue
             log.info("replaying update %s (attempt %d)", delivery.delivery_id, delivery.attempt)

@@ -229,6 +229,8 @@ def _question_routes(web: Web, router: APIRouter) -> None:
             ids = sorted({int(value) for value in values or []})
         except ValueError:
             return None
+        if any(not 0 < i < 2**63 for i in ids):  # no row has such an id
+            return None
         return ids or None
 
     async def chosen_ids(
@@ -240,6 +242,8 @@ def _question_routes(web: Web, router: APIRouter) -> None:
             try:
                 group_id, newest = int(group), int(upto)
             except ValueError:
+                return None
+            if not (0 < group_id < 2**63 and 0 < newest < 2**63):
                 return None
             more = await asyncio.to_thread(
                 unanswered.open_in_group, group_id, _encoder(app).name, newest

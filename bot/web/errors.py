@@ -6,6 +6,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DataError
 
 from bot.core.ports import StorageUnavailable
 from bot.web.context import Forbidden, LoginRequired, Web, login_url
@@ -27,6 +28,16 @@ def handle_errors(web: FastAPI, pages: Web) -> None:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": exc.reason}, status_code=403)
         return pages.page(request, "error.html", {"message": exc.reason}, status_code=403)
+
+    @web.exception_handler(OverflowError)
+    @web.exception_handler(DataError)
+    async def out_of_range(request: Request, exc: Exception) -> Response:
+        # A number past the database's integer (an id of 20 digits) or a value its column
+        # cannot hold: the request is wrong, not the server.
+        log.warning(
+            "%s %s: a value out of range (%s)", request.method, request.url.path, type(exc).__name__
+        )
+        return JSONResponse({"detail": "a value in the request is out of range"}, status_code=400)
 
     @web.exception_handler(StorageUnavailable)
     async def database_down(request: Request, _: StorageUnavailable) -> Response:
