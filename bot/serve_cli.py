@@ -73,6 +73,7 @@ def serve(
             # choose its address for the rate limits); uvicorn's own FORWARDED_ALLOW_IPS
             # variable is not read once this is given.
             forwarded_allow_ips=settings.forwarded_allow_ips,
+            server_header=False,  # no "server: uvicorn" (the proxy drops its own too)
         )
         uvicorn.Server(config).run()
 
