@@ -96,4 +96,9 @@ def test_the_web_marks_the_thumbs_and_keeps_the_other_buttons_as_they_were() -> 
 def test_a_web_press_of_a_thumb_comes_back_as_its_payload() -> None:
     message = web.parse({"payload": UP, "id": "m1"})
     incoming = web.to_incoming(message, "conv-1")
-    assert (incoming.payload, incoming.event_id) == (UP, "conv-1/m1")
+    assert incoming.payload == UP
+    assert (
+        incoming.event_id
+        == web.to_incoming(web.parse({"text": "x", "id": "m1"}), "conv-1").event_id
+    )
+    assert incoming.event_id != web.to_incoming(message, "conv-2").event_id
