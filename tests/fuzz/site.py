@@ -96,6 +96,7 @@ class FuzzSite:
     telegram: TelegramService
     slack: SlackService
     errors: ErrorRecords
+    response_url: str = ""  # where Slack's response_urls go (the fake API)
     session: str = ""  # the admin's session cookie
     csrf: str = ""
     intent_ids: tuple[str, ...] = ()
@@ -173,6 +174,7 @@ def fuzz_site(folder: Path) -> Iterator[FuzzSite]:
         root.addHandler(errors)
         stack.callback(root.removeHandler, errors)
         site = FuzzSite(app, client, telegram, slack, errors)
+        site.response_url = slack_api.response_url("fuzz")
         _log_in(site, "admin")
         _add_lead(app)
         catalog = app.knowledge.current.catalog

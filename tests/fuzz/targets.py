@@ -135,7 +135,7 @@ def targets(site: FuzzSite) -> list[Target]:
     """Every target, built over the site (its intent ids, files and CSRF token)."""
     return [
         Target("telegram", inputs.telegram_probes, _http),
-        Target("slack", inputs.slack_probes, _http),
+        Target("slack", inputs.slack_probes(site.response_url), _http),
         Target("slack junk", inputs.slack_junk_probes, _http),
         Target("web chat", inputs.chat_probes(), _http),
         Target("login", inputs.login_probes(), _http),

@@ -1,8 +1,8 @@
-"""The smallest inputs behind each crash the fuzzing found, kept as they were sent: xfail
-(strict) until its fix lands, then the marker goes and the test guards the fix. Unsigned junk
-to Slack and a signed form whose payload is not JSON gave 500s until the signature precheck
-(issue 16 findings 1 and 8); signed Slack bodies of the wrong shape gave 500s and tracebacks
-until 6cad68c."""
+"""The smallest inputs behind each crash the fuzzing found, kept as they were sent, each
+guarding its fix: unsigned junk to Slack and a signed form whose payload is not JSON (the
+signature precheck, review findings 1 and 8); signed Slack bodies of the wrong shape (6cad68c);
+Telegram deliveries of the wrong shape or type, a question id past 64 bits, a control
+character in a catalog file (6d5258c)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,6 @@ from tests.fuzz.checks import check_one
 from tests.fuzz.inputs import JSON, Probe, slack_request, telegram_request
 from tests.fuzz.site import FuzzSite, Request
 from tests.fuzz.targets import Target
-
-NEW = "found by fuzzing, reported to the lead (not among the review's findings)"
 
 
 def _update(number: int, **content: Any) -> Probe:
@@ -40,7 +38,6 @@ def _press(data: Any) -> dict[str, Any]:
     return {"id": "q1", "from": sender, "chat_instance": "x", "data": data}
 
 
-@pytest.mark.xfail(strict=True, reason=f"{NEW}: Update.de_json raises AttributeError, a 500")
 @pytest.mark.parametrize(
     "probe",
     [_update(901, my_chat_member=[]), _update(902, message=False)],
@@ -52,11 +49,6 @@ def test_telegram_update_whose_content_is_not_an_object_is_a_400(
     check_one(site, by_name["telegram"], probe)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=f"{NEW}: Update.de_json does not check types; the engine then fails on the value "
-    "(traceback logged, the update acknowledged but never answered) or de_json overflows (500)",
-)
 @pytest.mark.parametrize(
     "probe",
     [
@@ -77,7 +69,6 @@ def _staff_form(path: str, site: FuzzSite, **fields: str) -> Probe:
     return Probe(Request("POST", path, body, headers, staff=True))
 
 
-@pytest.mark.xfail(strict=True, reason=f"{NEW}: OverflowError from SQLite, a 500 (admin only)")
 def test_dismissing_a_question_id_past_64_bits_is_a_4xx(
     site: FuzzSite, by_name: dict[str, Target]
 ) -> None:
@@ -86,10 +77,6 @@ def test_dismissing_a_question_id_past_64_bits_is_a_4xx(
     check_one(site, by_name["staff forms"], probe)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=f"{NEW}: yaml.reader.ReaderError escapes the catalog's checks, a 500 (admin only)",
-)
 def test_checking_a_catalog_file_with_a_control_character_is_a_4xx(
     site: FuzzSite, by_name: dict[str, Target]
 ) -> None:

@@ -3,18 +3,11 @@ Slack events, button presses, slash commands and view submissions, signed (and n
 
 from __future__ import annotations
 
-import pytest
-
 from tests.fuzz.checks import check_target
 from tests.fuzz.site import FuzzSite
 from tests.fuzz.targets import Target
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="found by fuzzing, reported: an update whose content is not an object (e.g. "
-    '{"update_id": 1, "my_chat_member": []}) makes Update.de_json raise AttributeError: 500',
-)
 def test_telegram_updates_get_no_500_and_log_no_error(
     site: FuzzSite, by_name: dict[str, Target]
 ) -> None:
