@@ -242,7 +242,7 @@ class TelegramService:
         503 when it could be kept nowhere, so that Telegram sends it again.
         """
         update = _readable(data, self.bot)
-        if update is None:
+        if update is None or not self._translatable(update):
             log.warning("webhook delivery refused: not a readable update")
             return 400
         try:
@@ -252,6 +252,21 @@ class TelegramService:
         if ticket is not None:
             self._spawn(update, ticket)
         return 200
+
+    def _translatable(self, update: Update) -> bool:
+        """The adapter can read the update (the parser lets fields of other types through,
+        e.g. a list for a language code); checked before it is kept and acknowledged."""
+        try:
+            incoming = to_incoming(update, self._me)
+        except (AttributeError, TypeError, ValueError):
+            return False
+        if incoming is None:
+            return True
+        read = (incoming.conversation_id, incoming.user_id, incoming.text)
+        maybe = (incoming.payload, incoming.language_hint, incoming.user_display_name)
+        return all(isinstance(v, str) for v in read) and all(
+            v is None or isinstance(v, str) for v in maybe
+        )
 
     def _spawn(self, update: Update, ticket: Ticket) -> None:
         task = asyncio.create_task(self._answer(update, ticket))

@@ -78,8 +78,21 @@ def _bolt_reads(request: AsyncBoltRequest) -> bool:
     body = request.body
     if body.get("type") == "event_callback" and not isinstance(body.get("event"), dict):
         return False  # its authorization step reads the event's type
+    if "actions" in body and not _actions_read(body):
+        return False  # its action matchers index each action
     for read in (*_BOLT_READERS, to_step):
         read(body)
+    return True
+
+
+def _actions_read(body: dict[str, Any]) -> bool:
+    """The presses in an interaction are objects, each with a text `action_id` in Block Kit
+    (bolt's matchers read `action["action_id"]`)."""
+    actions = body["actions"]
+    if not isinstance(actions, list) or not all(isinstance(a, dict) for a in actions):
+        return False
+    if body.get("type") == "block_actions":
+        return all(isinstance(a.get("action_id"), str) for a in actions)
     return True
 
 

@@ -54,8 +54,22 @@ def test_telegram_update_whose_content_is_not_an_object_is_a_400(
     [
         _update(911, callback_query=_press(["intent:welcome"])),
         _update(912, message=_message(text="hi", date=-1e33)),
+        _update(
+            913,
+            message=_message(
+                text="hi",
+                **{
+                    "from": {
+                        "id": 777,
+                        "is_bot": False,
+                        "first_name": "Ann",
+                        "language_code": ["en"],
+                    }
+                },
+            ),
+        ),
     ],
-    ids=["button-data-a-list", "date-out-of-range"],
+    ids=["button-data-a-list", "date-out-of-range", "language-code-a-list"],
 )
 def test_telegram_update_with_values_of_the_wrong_type_is_a_400(
     site: FuzzSite, by_name: dict[str, Target], probe: Probe
