@@ -19,10 +19,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.core.ports import StorageUnavailable
+from bot.core.ports import OutOfRange, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,10 @@ class Database:
         try:
             with self._sessions.begin() as session:
                 yield session
+        except DataError as exc:  # PostgreSQL: a number or text its column cannot hold
+            raise OutOfRange(_reason(exc)) from exc
+        except OverflowError as exc:  # SQLite: an integer past 64 bits
+            raise OutOfRange(str(exc)) from exc
         except DBAPIError as exc:
             if unreachable(exc):
                 raise StorageUnavailable(f"database {self.safe_url}: {_reason(exc)}") from exc

@@ -576,7 +576,11 @@ class Engine:
             pressed = self._press(knowledge, state, incoming.payload or "")
             lang = pressed.state.language or lang
             resume = Reply(knowledge.catalog.lead_form.texts.resume.get(lang), kind="form")
-            if kind == "intent" and "lead" in knowledge.catalog.intent(value).tags:
+            lead = (
+                value in knowledge.catalog.intents
+                and "lead" in knowledge.catalog.intent(value).tags
+            )
+            if kind == "intent" and lead:  # (a retired intent's button was answered above)
                 return _Turn(state, lead_form.prompt(form, lang), private=True)
             replies = [*pressed.replies, resume, *lead_form.prompt(form, lang)]
             return replace(pressed, replies=replies, private=form.step == "summary")

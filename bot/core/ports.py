@@ -42,6 +42,10 @@ class StorageUnavailable(Exception):
     """The database could not be reached; nothing was written."""
 
 
+class OutOfRange(ValueError):
+    """A value the database cannot hold (an id past 64 bits, ...): the request is wrong."""
+
+
 class StaleState(Exception):
     """Another message of the same conversation saved first; load again and redo the turn."""
 

@@ -6,9 +6,8 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import DataError
 
-from bot.core.ports import StorageUnavailable
+from bot.core.ports import OutOfRange, StorageUnavailable
 from bot.web.context import Forbidden, LoginRequired, Web, login_url
 
 log = logging.getLogger(__name__)
@@ -29,14 +28,11 @@ def handle_errors(web: FastAPI, pages: Web) -> None:
             return JSONResponse({"detail": exc.reason}, status_code=403)
         return pages.page(request, "error.html", {"message": exc.reason}, status_code=403)
 
-    @web.exception_handler(OverflowError)
-    @web.exception_handler(DataError)
-    async def out_of_range(request: Request, exc: Exception) -> Response:
+    @web.exception_handler(OutOfRange)
+    async def out_of_range(request: Request, exc: OutOfRange) -> Response:
         # A number past the database's integer (an id of 20 digits) or a value its column
         # cannot hold: the request is wrong, not the server.
-        log.warning(
-            "%s %s: a value out of range (%s)", request.method, request.url.path, type(exc).__name__
-        )
+        log.warning("%s %s: a value out of range", request.method, request.url.path)
         return JSONResponse({"detail": "a value in the request is out of range"}, status_code=400)
 
     @web.exception_handler(StorageUnavailable)

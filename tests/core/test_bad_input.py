@@ -71,3 +71,10 @@ def test_screening_never_lets_through_empty_or_oversized_text(text: str, limit: 
         assert len(screened.text) <= limit
     if len(text) > limit:
         assert screened.verdict == "too_long"
+
+
+def test_a_button_of_a_retired_intent_pressed_in_the_form_resumes_the_form(chat: Chat) -> None:
+    chat.send("/contact")
+    asked = chat.replies[-1].text
+    reply = chat.send(payload="intent:no_such_intent")  # found by fuzzing: a KeyError before
+    assert chat.replies and asked in reply

@@ -343,7 +343,7 @@ def test_docs_page_is_for_logged_in_staff(site_app: App, site: TestClient, secre
         "since",
         "lingang-bot tokens create",
         'curl -sS -H "Authorization: Bearer $LINGANG_API_TOKEN"',
-        "http://127.0.0.1:8000/api/leads?limit=100",
+        "https://127.0.0.1:8000/api/leads?limit=100",  # the site's own address
         "new | contacted | qualified | won | lost",
     ):
         assert text in page.text
