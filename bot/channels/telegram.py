@@ -23,6 +23,7 @@ from typing import Any
 from telegram import (
     Bot,
     BotCommand,
+    CallbackQuery,
     InlineKeyboardMarkup,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
@@ -292,15 +293,23 @@ class TelegramService:
             self._spawn(update, Ticket.of(delivery))
         return len(due)
 
+    @staticmethod
+    async def _stop_spinner(query: CallbackQuery) -> None:
+        with contextlib.suppress(TelegramError):
+            await query.answer()
+
     async def _serve(self, update: Update, ticket: Ticket | None = None) -> None:
         """Translate, decide (unless decided before), keep the decision, reply, mark done.
 
         Without a `ticket` (polling), the update is kept first, in its chat's turn.
         """
         if update.callback_query is not None:
-            # The client shows a spinner until the query is answered: answer at once.
-            with contextlib.suppress(TelegramError):
-                await update.callback_query.answer()
+            # The client shows a spinner until the query is answered: answer at once, beside
+            # the turn (awaited here, a message sent right after the press would take its
+            # chat's turn first and be handled before it).
+            task = asyncio.create_task(self._stop_spinner(update.callback_query))
+            self._work.add(task)
+            task.add_done_callback(self._work.discard)
         incoming = to_incoming(update, self._me)
         if incoming is None:
             ticket = ticket or await self._take_polled(update)

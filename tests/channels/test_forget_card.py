@@ -69,3 +69,14 @@ def test_forget_deletes_the_lead_card_in_the_sales_channel(site: Site) -> None:
     )
     left = [m for (c, _), m in site.slack.messages.items() if c == SALES]
     assert not any("ann@acme.de" in str(m) for m in left), "no copy of the card is left"
+
+
+def test_a_press_keeps_its_place_before_the_next_message_while_telegram_is_slow(
+    site: Site,
+) -> None:
+    # Each press's spinner is stopped by a slow answerCallbackQuery: the message typed right
+    # after a press must still be handled after it (the form's answers arrive in order).
+    site.telegram.fail_next("answerCallbackQuery", "slow", times=10)
+    leave_a_lead(site)
+    [lead] = site.app.leads.find(LeadFilter())
+    assert (lead.answer("name"), lead.answer("company")) == ("Ann Lee", "Acme GmbH")
