@@ -77,4 +77,5 @@ def test_a_button_of_a_retired_intent_pressed_in_the_form_resumes_the_form(chat:
     chat.send("/contact")
     asked = chat.replies[-1].text
     reply = chat.send(payload="intent:no_such_intent")  # found by fuzzing: a KeyError before
-    assert chat.replies and asked in reply
+    assert chat.replies
+    assert asked in reply
