@@ -80,9 +80,21 @@ def _bolt_reads(request: AsyncBoltRequest) -> bool:
         return False  # its authorization step reads the event's type
     if "actions" in body and not _actions_read(body):
         return False  # its action matchers index each action
+    if body.get("type") in _INTERACTIONS and not all(
+        isinstance(body[key], dict) for key in _PARTS if body.get(key) is not None
+    ):
+        return False  # the listeners read `user`, `team`, `channel` ... as objects
     for read in (*_BOLT_READERS, to_step):
         read(body)
     return True
+
+
+# Interaction payloads, and their parts that Slack sends as objects.
+_INTERACTIONS = frozenset(
+    {"block_actions", "block_suggestion", "view_submission", "view_closed", "shortcut",
+     "message_action", "interactive_message"}
+)  # fmt: skip
+_PARTS = ("user", "team", "channel", "container", "message", "view")
 
 
 def _actions_read(body: dict[str, Any]) -> bool:

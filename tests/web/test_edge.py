@@ -256,12 +256,16 @@ def test_a_forged_header_value_is_a_401_not_a_500(slack_site: TestClient) -> Non
          FORM),
         (b"payload=" + quote(json.dumps({"type": "block_actions", "actions": {"a": 1}})).encode(),
          FORM),
+        (b"payload=" + quote(json.dumps({"type": "block_actions", "user": ["U1"], "actions": [
+            {"action_id": "sales:lost", "value": "1"}]})).encode(), FORM),
+        (b"payload=" + quote(json.dumps({"type": "block_actions", "channel": "C1", "actions": [
+            {"action_id": "sales:lost", "value": "1"}]})).encode(), FORM),
     ],
     ids=[
         "not-json", "array", "string", "deep-array", "deep-object", "form-payload-array",
         "form-payload-broken", "enterprise-number", "authorizations-string", "event-string",
         "no-actions", "view-without-type", "action-without-id", "action-a-list",
-        "actions-an-object",
+        "actions-an-object", "user-a-list", "channel-a-string",
     ],
 )  # fmt: skip
 def test_a_signed_body_bolt_cannot_read_is_a_400_never_a_500(
