@@ -5,6 +5,11 @@ default executor, a flood of logins would occupy the threads that every database
 `/readyz` need, and the proxy would then take the replica for dead. Here hashing has its own
 threads; when they and the queue in front of them are full, a login is refused at once
 (`PoolFull`: 429, try again shortly) instead of waiting, and nothing else slows down.
+
+One thread: each running check holds its 64 MiB at once, so the threads bound the memory a
+replica may need on top of its usual size (a second thread let two logins raise a replica by
+128 MiB). One core checks about ten passwords a second, ample for staff logins; the queue
+absorbs a burst.
 """
 
 from __future__ import annotations
@@ -18,8 +23,8 @@ from typing import TypeVar
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-THREADS = 2
-WAITING = 4  # checks that may queue behind the busy threads (about 0.2 s of wait each)
+THREADS = 1
+WAITING = 4  # checks that may queue behind the busy thread (about 0.1 s of wait each)
 T = TypeVar("T")
 
 
