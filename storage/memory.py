@@ -157,6 +157,12 @@ class MemoryDeliveryLog:
             self._answer(kept, at)
             return True
 
+    def answered_many(self, channel: str, marks: Sequence[tuple[str, int]], at: datetime) -> int:
+        """`answered` for each (delivery_id, attempt)."""
+        return sum(
+            self.answered(channel, delivery_id, attempt, at) for delivery_id, attempt in marks
+        )
+
     @staticmethod
     def _answer(kept: _Kept, at: datetime) -> None:
         kept.answered_at, kept.lease_until, kept.payload, kept.replies = at, None, None, None
@@ -597,11 +603,20 @@ class MemoryRateBudget:
 
     def reserve(self, budget: Budget, now: float) -> float:
         """Take the budget's next free slot, after any pause; seconds to wait."""
+        return self.reserve_chain([budget], now)[0]
+
+    def reserve_chain(self, budgets: Sequence[Budget], now: float) -> list[float]:
+        """`reserve` each budget in turn while the slots are free now; their waits."""
+        waits: list[float] = []
         with self._lock:
             start = max(now, self._paused_until)
-            slot = max(self._next_free.get(budget.key, start), start) + budget.interval
-            self._next_free[budget.key] = slot
-            return max(start, slot - budget.burst * budget.interval) - now
+            for budget in budgets:
+                slot = max(self._next_free.get(budget.key, start), start) + budget.interval
+                self._next_free[budget.key] = slot
+                waits.append(max(start, slot - budget.burst * budget.interval) - now)
+                if waits[-1] > 0:
+                    break
+        return waits
 
     def admit(self, budget: Budget, now: float) -> float:
         """Take the next slot only if it is free now; else the seconds until it is."""

@@ -9,6 +9,7 @@ slot; a request may go as soon as its slot is no more than `burst` intervals ahe
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 
 from sqlalchemy import Float, delete, func, literal, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -39,11 +40,22 @@ class SqlRateBudget:
     def reserve(self, budget: Budget, now: float) -> float:
         """Take the budget's next free slot, after any pause; how many seconds to wait
         before sending (one short transaction, the slot one atomic statement)."""
+        return self.reserve_chain([budget], now)[0]
+
+    def reserve_chain(self, budgets: Sequence[Budget], now: float) -> list[float]:
+        """Take each budget's next free slot in turn, in one transaction, while the slots are
+        free now (a slot taken ahead of time would hold back everyone else's requests); the
+        seconds to wait for each taken."""
+        waits: list[float] = []
         with self._db.transaction() as session:
             start = max(now, self._paused_until(session))
-            slot = self._take(session, self._key(budget.key), start, budget.interval)
+            for budget in budgets:
+                slot = self._take(session, self._key(budget.key), start, budget.interval)
+                waits.append(max(start, slot - budget.burst * budget.interval) - now)
+                if waits[-1] > 0:
+                    break
             self._prune_now_and_then(session, now)
-        return max(start, slot - budget.burst * budget.interval) - now
+        return waits
 
     def admit(self, budget: Budget, now: float) -> float:
         """Take the budget's next slot only if it is free now (within the burst): 0 when

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Insert, Update, func, select, update
+from sqlalchemy import CursorResult, Insert, Update, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -171,6 +171,23 @@ class SqlDeliveryLog:
         )
         with self._db.transaction() as session:
             return cast(CursorResult[Any], session.execute(statement)).rowcount == 1
+
+    def answered_many(self, channel: str, marks: Sequence[tuple[str, int]], at: datetime) -> int:
+        """Mark each (delivery_id, attempt) answered, in one UPDATE."""
+        if not marks:
+            return 0
+        row = ProcessedDeliveryRow
+        statement = (
+            update(row)
+            .where(
+                row.channel == channel,
+                tuple_(row.delivery_id, row.attempts).in_([tuple(mark) for mark in marks]),
+                row.answered_at.is_(None),
+            )
+            .values(answered_at=at, lease_until=None, payload=None, replies=None)
+        )
+        with self._db.transaction() as session:
+            return cast(CursorResult[Any], session.execute(statement)).rowcount
 
     def due(
         self, channel: str, now: datetime, lease_until: datetime, limit: int, max_attempts: int

@@ -7,6 +7,7 @@ Each method is one short unit of work. A store that cannot reach its database ra
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -40,6 +41,20 @@ LEASE = timedelta(seconds=60)
 
 class StorageUnavailable(Exception):
     """The database could not be reached; nothing was written."""
+
+
+class UnitFailed(StorageUnavailable):
+    """A statement of a unit of work failed (or its commit did): the whole unit was rolled
+    back, so its work can be done again without one."""
+
+
+class Transactions(Protocol):
+    """Units of work: every store's work inside one `unit` is one transaction."""
+
+    def unit(self) -> AbstractContextManager[None]:
+        """One transaction for everything done inside (in this thread), committed at its end;
+        raises `UnitFailed` when any of it failed, having kept none of it."""
+        ...
 
 
 class OutOfRange(ValueError):
@@ -116,6 +131,10 @@ class DeliveryLog(Protocol):
     def answered(self, channel: str, delivery_id: str, attempt: int, at: datetime) -> bool:
         """Mark the delivery answered by `attempt` (its payload and replies are dropped);
         False when another attempt holds it now."""
+        ...
+
+    def answered_many(self, channel: str, marks: Sequence[tuple[str, int]], at: datetime) -> int:
+        """`answered` for each (delivery_id, attempt) in one statement; how many were marked."""
         ...
 
     def due(
@@ -285,6 +304,12 @@ class RateBudget(Protocol):
         for the one before is over: a slot reserved ahead of time would hold back everyone
         else's requests until then.
         """
+        ...
+
+    def reserve_chain(self, budgets: Sequence[Budget], now: float) -> list[float]:
+        """`reserve` the budgets one after the other, in one transaction, for as long as each
+        slot is free now: the waits of the budgets taken (all of them when every wait but the
+        last is 0; the rest are the caller's to reserve once that wait is over)."""
         ...
 
     def admit(self, budget: Budget, now: float) -> float:
