@@ -312,6 +312,7 @@ def build_telegram(app: App) -> TelegramService | None:
         ),
         errors=app.metrics,
         inbox=app.storage.deliveries,
+        units=app.storage.database,
         spool=delivery_spool(settings),
     )
 
@@ -337,6 +338,7 @@ def build_slack(app: App) -> SlackService | None:
         errors=app.metrics,
         handoff=(app.desk, app.storage.handoffs) if app.desk is not None else None,
         inbox=app.storage.deliveries,
+        units=app.storage.database,
         spool=delivery_spool(settings),
     )
 

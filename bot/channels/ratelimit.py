@@ -6,7 +6,9 @@ About 30 messages a second per bot, one a second per private chat, 20 a minute p
 Telegram asks, then the request is tried again, up to `max_retries` times.
 
 Several replicas send as one bot, so with a shared `RateBudget` (the database) the budgets
-and a 429's pause hold for all of them together. While the database cannot be reached, each
+and a 429's pause hold for all of them together. A reply's first message can have its slots
+taken beforehand, in the transaction of the turn that decided it (`prepay`): sending it then
+costs no transaction of its own. While the database cannot be reached, each
 replica falls back to budgets of its own, so sending never stops.
 """
 
@@ -18,13 +20,14 @@ import logging
 import os
 import time
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 from aiolimiter import AsyncLimiter
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
-from bot.core.ports import Budget, RateBudget, StorageUnavailable
+from bot.core.ports import Budget, RateBudget, StorageUnavailable, UnitFailed
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,14 @@ MAX_CHAT_LIMITERS = 4096
 # After the shared budget failed, the local budgets are used this long before trying it again
 # (so an unreachable database does not cost every message a connection timeout).
 SHARED_RETRY_SECONDS = 30.0
+# A slot taken beforehand and not used within this many seconds is dropped (its time has gone).
+PREPAID_FOR = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepaid:
+    taken: int  # how many of the chat's budgets (chat, overall) were taken
+    at: float  # when the message may go (seconds since the epoch)
 
 
 class ChatRateLimiter(BaseRateLimiter[int]):
@@ -64,6 +75,7 @@ class ChatRateLimiter(BaseRateLimiter[int]):
         self._private_rate = per_private_chat_second
         self._group_rate = per_group_minute
         self._chats: dict[int | str, AsyncLimiter] = {}
+        self._prepaid: dict[int | str, _Prepaid] = {}
         self._max_retries = max_retries
         self._open = asyncio.Event()
         self._open.set()
@@ -74,7 +86,7 @@ class ChatRateLimiter(BaseRateLimiter[int]):
     async def shutdown(self) -> None:
         """Nothing to release."""
 
-    def _budgets(self, chat: int | str) -> tuple[Budget, Budget]:
+    def _budgets(self, chat: int | str) -> tuple[Budget, ...]:
         """The chat's budget, then the overall one."""
         group = isinstance(chat, str) or chat < 0
         interval, burst = self._group_budget if group else self._private_budget
@@ -89,15 +101,40 @@ class ChatRateLimiter(BaseRateLimiter[int]):
             log.warning("shared rate budget unavailable (%s); using this process's budgets", exc)
         self._shared_off_until = time.monotonic() + SHARED_RETRY_SECONDS
 
+    def prepay(self, chat_id: int | str) -> None:
+        """Take the slots of the next message to `chat_id` now, in the caller's transaction,
+        as far as they are free now (blocking: call it in a thread)."""
+        shared = self._shared()
+        if shared is None:
+            return
+        chat = _chat_key(chat_id)
+        try:
+            waits = shared.reserve_chain(self._budgets(chat), time.time())
+        except UnitFailed:
+            return  # the turn is done again without a transaction of its own; so is this
+        except StorageUnavailable as exc:
+            self._shared_failed(exc)
+            return
+        if len(self._prepaid) >= MAX_CHAT_LIMITERS:  # forget slots whose time has gone
+            stale = time.time() - PREPAID_FOR
+            self._prepaid = {k: v for k, v in self._prepaid.items() if v.at > stale}
+        self._prepaid[chat] = _Prepaid(len(waits), time.time() + waits[-1])
+
     async def _shared_slot(self, chat: int | str) -> bool:
         """Wait for the request's slot in the shared budget; False when there is none to use
         (then this process's budgets apply)."""
         shared = self._shared()
         if shared is None:
             return False
+        budgets = self._budgets(chat)
+        prepaid = self._prepaid.pop(chat, None)
+        if prepaid is not None and time.time() - prepaid.at < PREPAID_FOR:
+            if prepaid.at > time.time():
+                await asyncio.sleep(prepaid.at - time.time())
+            budgets = budgets[prepaid.taken :]
         # Like `async with chat_limiter, overall`: the overall slot is taken only once the
         # chat's has come, so one busy chat never holds the others back.
-        for budget in self._budgets(chat):
+        for budget in budgets:
             try:
                 wait = await asyncio.to_thread(shared.reserve, budget, time.time())
             except StorageUnavailable as exc:
@@ -139,9 +176,8 @@ class ChatRateLimiter(BaseRateLimiter[int]):
         rate_limit_args: int | None,
     ) -> bool | JSONDict | list[JSONDict]:
         """Wait for the budgets the request needs, send it, and wait out a 429."""
-        chat: int | str | None = data.get("chat_id")
-        with contextlib.suppress(TypeError, ValueError):
-            chat = int(chat)  # type: ignore[arg-type]
+        given = data.get("chat_id")
+        chat = None if given is None else _chat_key(given)
         limited = (
             chat is not None
             and endpoint.startswith(MESSAGE_ENDPOINTS)
@@ -171,3 +207,10 @@ class ChatRateLimiter(BaseRateLimiter[int]):
                     await asyncio.sleep(seconds + 0.1)
                 finally:
                     self._open.set()
+
+
+def _chat_key(chat_id: Any) -> Any:
+    """A chat's key in the budgets: its number, or its @username."""
+    with contextlib.suppress(TypeError, ValueError):
+        return int(chat_id)
+    return chat_id

@@ -69,6 +69,7 @@ from bot.core.ports import (
     OutgoingQueue,
     PlatformErrors,
     StorageUnavailable,
+    Transactions,
     TranscriptLog,
 )
 from bot.core.records import LEAD_STATUSES, LeadFilter, LeadStatus, OutgoingMessage
@@ -115,8 +116,10 @@ class Taking:
         return self.taken.result()
 
 
-# Set by the `_once` middleware before slack-bolt runs the listener (whose task copies it).
+# The delivery a listener's task works on: from bolt's context (`_in_background`), or set by
+# `_replay` before it dispatches a kept delivery again.
 DELIVERY: ContextVar[Taking | None] = ContextVar("slack_delivery", default=None)
+TAKING = "lingang_taking"  # the key of the `Taking` in bolt's context
 
 
 def retrying_client(token: str | None, base_url: str) -> AsyncWebClient:
@@ -221,10 +224,11 @@ class SlackService:
         inbox: DeliveryLog | None = None,
         spool: DeliverySpool | None = None,
         lease: timedelta = INBOX_LEASE,
+        units: Transactions | None = None,
     ) -> None:
         """`inbox` and `spool` keep deliveries until they are answered (`bot.channels.inbox`);
         without them, deliveries are only claimed through the engine, and spooled in a folder
-        of this process."""
+        of this process. `units` makes each delivery's turn one transaction."""
         self._engine = engine
         self._knowledge = knowledge
         self._leads = leads
@@ -236,6 +240,7 @@ class SlackService:
         self.client = retrying_client(token, base_url)
         self.socket_mode = app_token is not None
         self._token = token
+        self._session: aiohttp.ClientSession | None = None  # from `start` to `stop`
 
         async def authorize(
             enterprise_id: str | None, team_id: str | None, user_id: str | None
@@ -268,6 +273,7 @@ class SlackService:
             spool or private_spool(),
             clock=clock,
             lease=lease,
+            units=units,
         )
         self._wire()
 
@@ -279,6 +285,7 @@ class SlackService:
         When Slack's API cannot be reached now, the bot starts all the same (Telegram and the
         web chat need no Slack) and asks again with the next Slack request.
         """
+        self._connect()
         try:
             await self._identify()
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
@@ -287,6 +294,16 @@ class SlackService:
             self._handler = AsyncSocketModeHandler(self.app, self._app_token)
             await self._handler.connect_async()  # type: ignore[no-untyped-call]
         log.info("slack app started (%s)", "socket mode" if self.socket_mode else "http")
+
+    def _connect(self) -> None:
+        """One HTTP session for every Web API call of the service, so that calls reuse its
+        kept-alive connections (slack_sdk opens a session, and a connection, per call
+        otherwise); slack-bolt's per-request clients take the session of its client."""
+        if self._session is None or self._session.closed:
+            timeout = aiohttp.ClientTimeout(total=self.client.timeout)
+            self._session = aiohttp.ClientSession(timeout=timeout)
+            self.client.session = self._session
+            self.app.client.session = self._session
 
     async def _identify(self) -> Identity:
         """Who the bot is, from auth.test once it has answered."""
@@ -315,6 +332,9 @@ class SlackService:
             await self._handler.close_async()  # type: ignore[no-untyped-call]
         if self._work:
             await asyncio.wait(list(self._work), timeout=grace)
+        await self._intake.close()
+        if self._session is not None:
+            await self._session.close()
 
     def _wire(self) -> None:
         app = self.app
@@ -331,18 +351,24 @@ class SlackService:
         app.command(leads)(self._on_leads)
         app.command(lead)(self._on_lead)
 
-    async def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+    async def _in_background(
+        self, work: Coroutine[Any, Any, None], context: AsyncBoltContext
+    ) -> None:
         """Run a listener's work, known to `stop`, so that shutdown waits for it; once it is
-        done, its delivery is marked answered."""
+        done, its delivery (which `_once` put in the `context`) is marked answered."""
         task = asyncio.current_task()
         if task is not None:
             self._work.add(task)
-        taking = DELIVERY.get()
+        taking: Taking | None = context.get(TAKING)
+        if taking is not None:
+            # In the listener's own task: slack-bolt runs it after the middleware returned.
+            DELIVERY.set(taking)
         try:
             await work
             ticket = taking.ticket() if taking is not None else None
             if taking is not None and ticket is not None:
-                await asyncio.to_thread(self._intake.answered, ticket, taking.body)
+                body = taking.body
+                await self._intake.mark_answered(ticket, lambda: body)
         except TakenOver:
             log.warning("slack delivery taken over by another replica")
         finally:
@@ -361,7 +387,9 @@ class SlackService:
         """Keep the delivery before it is acknowledged and handled; a repeat is acknowledged
         and dropped, one that can be kept nowhere refused (503: Slack sends it again)."""
         key = delivery_key(body)
-        if key is None or DELIVERY.get() is not None:  # not a delivery, or a replay
+        replayed = DELIVERY.get()
+        if key is None or replayed is not None:  # not a delivery, or a replay
+            context[TAKING] = replayed
             await next()
             return resp
         taken = asyncio.ensure_future(asyncio.to_thread(self._intake.take, key, body))
@@ -376,11 +404,10 @@ class SlackService:
             if ticket is None:
                 log.info("duplicate slack delivery dropped")
                 return BoltResponse(status=200, body="")
-        marker = DELIVERY.set(Taking(body, taken))
-        try:
-            await next()
-        finally:
-            DELIVERY.reset(marker)
+        # For the listener (`_in_background`): slack-bolt runs it once every middleware has
+        # returned, so a context variable set here would not reach it; bolt's context does.
+        context[TAKING] = Taking(body, taken)
+        await next()
         return resp
 
     @staticmethod
@@ -421,7 +448,7 @@ class SlackService:
     async def _on_event(
         self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
     ) -> None:
-        await self._in_background(self._answer_event(event, context, body))
+        await self._in_background(self._answer_event(event, context, body), context)
 
     async def _answer_event(
         self, event: dict[str, Any], context: AsyncBoltContext, body: dict[str, Any]
@@ -438,15 +465,19 @@ class SlackService:
 
     async def _decide(self, incoming: Incoming) -> list[Reply]:
         """The engine's replies, kept with the delivery before they are sent (a replay sends
-        the kept ones: the engine does not decide twice)."""
+        the kept ones: the engine does not decide twice), in one transaction with its turn."""
         taking = DELIVERY.get()
         ticket = taking.ticket() if taking is not None else None
         if ticket is not None and ticket.decided is not None:
             return ticket.decided
-        replies = await asyncio.to_thread(self._engine.handle, incoming, claimed=True)
-        if ticket is not None and not await asyncio.to_thread(
-            self._intake.decided, ticket, replies
-        ):
+        if ticket is None:
+            return await asyncio.to_thread(self._engine.handle, incoming, claimed=True)
+
+        def decide() -> list[Reply]:
+            return self._engine.handle(incoming, claimed=True)
+
+        replies = await asyncio.to_thread(self._intake.decide, ticket, decide)
+        if replies is None:
             raise TakenOver(ticket.delivery_id)
         return replies
 
@@ -454,7 +485,7 @@ class SlackService:
         self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], context: AsyncBoltContext
     ) -> None:
         await ack()
-        await self._in_background(self._answer_press(body, context))
+        await self._in_background(self._answer_press(body, context), context)
 
     async def _answer_press(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
         translated = action_to_incoming(body)
@@ -522,7 +553,7 @@ class SlackService:
         self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], context: AsyncBoltContext
     ) -> None:
         await ack()
-        await self._in_background(self._answer_ask(body, context))
+        await self._in_background(self._answer_ask(body, context), context)
 
     async def _answer_ask(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
         if not await self._claimed(context):
@@ -549,7 +580,7 @@ class SlackService:
         self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], context: AsyncBoltContext
     ) -> None:
         await ack()
-        await self._in_background(self._post_answer(body, context))
+        await self._in_background(self._post_answer(body, context), context)
 
     async def _post_answer(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
         """Post a privately answered question, with its answer, for the whole channel."""
@@ -642,7 +673,7 @@ class SlackService:
         self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], context: AsyncBoltContext
     ) -> None:
         await ack()
-        await self._in_background(self._work_lead(body, context))
+        await self._in_background(self._work_lead(body, context), context)
 
     async def _work_lead(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
         if not await self._claimed(context):
@@ -683,10 +714,14 @@ class SlackService:
             log.warning("lead message not updated: %s", exc.response.get("error"))
 
     async def _on_leads(
-        self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], respond: AsyncRespond
+        self,
+        ack: Callable[..., Awaitable[None]],
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        context: AsyncBoltContext,
     ) -> None:
         await ack()
-        await self._in_background(self._list_leads(body, respond))
+        await self._in_background(self._list_leads(body, respond), context)
 
     async def _list_leads(self, body: dict[str, Any], respond: AsyncRespond) -> None:
         if not await self._allowed(str(body.get("user_id")), "/leads", respond):
@@ -701,10 +736,14 @@ class SlackService:
         )
 
     async def _on_lead(
-        self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], respond: AsyncRespond
+        self,
+        ack: Callable[..., Awaitable[None]],
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        context: AsyncBoltContext,
     ) -> None:
         await ack()
-        await self._in_background(self._show_lead(body, respond))
+        await self._in_background(self._show_lead(body, respond), context)
 
     async def _show_lead(self, body: dict[str, Any], respond: AsyncRespond) -> None:
         if not await self._allowed(str(body.get("user_id")), "/lead", respond):

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 EVENTS = ("message.channels", "message.groups")
 NAMES_TTL = 300.0  # seconds a consultant's display name is trusted
 Claimed = Callable[[AsyncBoltContext], Awaitable[bool]]
-Background = Callable[[Coroutine[Any, Any, None]], Awaitable[None]]
+Background = Callable[[Coroutine[Any, Any, None], AsyncBoltContext], Awaitable[None]]
 Ack = Callable[..., Awaitable[None]]
 
 
@@ -76,24 +76,24 @@ class SalesThreads:
             return self._in_a_thread(event)
 
         async def on_message(event: dict[str, Any], context: AsyncBoltContext) -> None:
-            await background(self._said(event, context, claimed))
+            await background(self._said(event, context, claimed), context)
 
         async def on_take(ack: Ack, body: dict[str, Any], context: AsyncBoltContext) -> None:
             await ack()
-            await background(self._take(body, context, claimed))
+            await background(self._take(body, context, claimed), context)
 
         async def on_close(ack: Ack, body: dict[str, Any], context: AsyncBoltContext) -> None:
             await ack()
-            await background(self._close(body, context, claimed))
+            await background(self._close(body, context, claimed), context)
 
-        async def mentioned(event: dict[str, Any]) -> None:
+        async def mentioned(event: dict[str, Any], context: AsyncBoltContext) -> None:
             # "@Lingang Bot" in a sales thread is the team talking (its `message` event is
             # the one relayed): the bot does not answer it as if it were a prospect. Through
             # `background` all the same, so its delivery is marked answered in the inbox.
             async def ignored() -> None:
                 log.debug("a mention in a sales thread is not answered")
 
-            await background(ignored())
+            await background(ignored(), context)
 
         app.event("message", matchers=[in_a_thread])(on_message)
         app.event("app_mention", matchers=[in_a_thread])(mentioned)

@@ -17,6 +17,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -47,7 +48,13 @@ from bot.channels.ratelimit import ChatRateLimiter
 from bot.channels.spool import DeliverySpool, private_spool
 from bot.core.engine import Engine
 from bot.core.messages import Incoming, Reply
-from bot.core.ports import DeliveryLog, OutgoingQueue, PlatformErrors, StorageUnavailable
+from bot.core.ports import (
+    DeliveryLog,
+    OutgoingQueue,
+    PlatformErrors,
+    StorageUnavailable,
+    Transactions,
+)
 from bot.core.records import OutgoingMessage
 from intents.knowledge import KnowledgeBase
 
@@ -113,6 +120,13 @@ def _readable(data: dict[str, Any], bot: Bot) -> Update | None:
     return update
 
 
+@dataclass(frozen=True, slots=True)
+class Translated:
+    """The adapter's reading of an update (None: nothing for the engine in it)."""
+
+    incoming: Incoming | None
+
+
 class TelegramService:
     """One bot: receives updates (polling or webhook) and sends the engine's replies."""
 
@@ -131,21 +145,23 @@ class TelegramService:
         inbox: DeliveryLog | None = None,
         spool: DeliverySpool | None = None,
         lease: timedelta = INBOX_LEASE,
+        units: Transactions | None = None,
     ) -> None:
         """`inbox` and `spool` keep updates until they are answered (`bot.channels.inbox`);
         without them, updates are only claimed through the engine, and spooled in a folder of
-        this process."""
+        this process. `units` makes each update's turn one transaction."""
         self._engine = engine
         self._knowledge = knowledge
         self._queue = queue
         self._clock = clock
         self._errors = errors
         self.webhook = webhook
+        self._limiter = limiter or ChatRateLimiter()
         builder = (
             ApplicationBuilder()
             .token(token)
             .base_url(base_url)
-            .rate_limiter(limiter or ChatRateLimiter())
+            .rate_limiter(self._limiter)
             # Chats are handled side by side, each one's updates in order (ChatOrder).
             .concurrent_updates(CONCURRENT_UPDATES)
             .connect_timeout(5)
@@ -164,6 +180,7 @@ class TelegramService:
             spool or private_spool(),
             clock=clock,
             lease=lease,
+            units=units,
         )
         self._work: set[asyncio.Task[None]] = set()
 
@@ -209,6 +226,7 @@ class TelegramService:
                     "next start, answers them)",
                     len(late),
                 )
+        await self._intake.close()
         if self.application.running:
             await self.application.stop()
         await self.application.shutdown()
@@ -243,7 +261,8 @@ class TelegramService:
         503 when it could be kept nowhere, so that Telegram sends it again.
         """
         update = _readable(data, self.bot)
-        if update is None or not self._translatable(update):
+        translated = self._translated(update) if update is not None else None
+        if update is None or translated is None:
             log.warning("webhook delivery refused: not a readable update")
             return 400
         try:
@@ -251,32 +270,34 @@ class TelegramService:
         except Unkept:
             return 503
         if ticket is not None:
-            self._spawn(update, ticket)
+            self._spawn(update, ticket, translated)
         return 200
 
-    def _translatable(self, update: Update) -> bool:
-        """The adapter can read the update (the parser lets fields of other types through,
-        e.g. a list for a language code); checked before it is kept and acknowledged."""
+    def _translated(self, update: Update) -> Translated | None:
+        """What the adapter reads in the update, or None when it cannot read it (the parser
+        lets fields of other types through, e.g. a list for a language code); checked before
+        it is kept and acknowledged, and handed on so that it is read once."""
         try:
             incoming = to_incoming(update, self._me)
         except (AttributeError, TypeError, ValueError):
-            return False
+            return None
         if incoming is None:
-            return True
+            return Translated(None)
         read = (incoming.conversation_id, incoming.user_id, incoming.text)
         maybe = (incoming.payload, incoming.language_hint, incoming.user_display_name)
-        return all(isinstance(v, str) for v in read) and all(
+        readable = all(isinstance(v, str) for v in read) and all(
             v is None or isinstance(v, str) for v in maybe
         )
+        return Translated(incoming) if readable else None
 
-    def _spawn(self, update: Update, ticket: Ticket) -> None:
-        task = asyncio.create_task(self._answer(update, ticket))
+    def _spawn(self, update: Update, ticket: Ticket, translated: Translated | None = None) -> None:
+        task = asyncio.create_task(self._answer(update, ticket, translated))
         self._work.add(task)
         task.add_done_callback(self._work.discard)
 
-    async def _answer(self, update: Update, ticket: Ticket) -> None:
+    async def _answer(self, update: Update, ticket: Ticket, translated: Translated | None) -> None:
         try:
-            await self._serve(update, ticket)
+            await self._serve(update, ticket, translated)
         except Exception:
             log.exception("update %d was not answered", update.update_id)
 
@@ -298,8 +319,14 @@ class TelegramService:
         with contextlib.suppress(TelegramError):
             await query.answer()
 
-    async def _serve(self, update: Update, ticket: Ticket | None = None) -> None:
-        """Translate, decide (unless decided before), keep the decision, reply, mark done.
+    async def _serve(
+        self,
+        update: Update,
+        ticket: Ticket | None = None,
+        translated: Translated | None = None,
+    ) -> None:
+        """Translate (unless `translated` is the adapter's reading already), decide (unless
+        decided before), keep the decision, reply, mark done.
 
         Without a `ticket` (polling), the update is kept first, in its chat's turn.
         """
@@ -310,7 +337,7 @@ class TelegramService:
             task = asyncio.create_task(self._stop_spinner(update.callback_query))
             self._work.add(task)
             task.add_done_callback(self._work.discard)
-        incoming = to_incoming(update, self._me)
+        incoming = to_incoming(update, self._me) if translated is None else translated.incoming
         if incoming is None:
             ticket = ticket or await self._take_polled(update)
             if ticket is not None:
@@ -323,8 +350,8 @@ class TelegramService:
                 return  # taken in before
             replies = ticket.decided
             if replies is None:
-                replies = await self._decide(incoming, chat)
-                if not await asyncio.to_thread(self._intake.decided, ticket, replies):
+                replies = await self._decide(incoming, chat, ticket)
+                if replies is None:
                     log.warning("update %s taken over by another replica", ticket.delivery_id)
                     return
             for reply in replies:
@@ -333,12 +360,22 @@ class TelegramService:
         await self._answered(update, ticket)
 
     async def _answered(self, update: Update, ticket: Ticket) -> None:
-        await asyncio.to_thread(self._intake.answered, ticket, update.to_dict(recursive=True))
+        await self._intake.mark_answered(ticket, lambda: update.to_dict(recursive=True))
 
-    async def _decide(self, incoming: Incoming, chat: str) -> list[Reply]:
+    async def _decide(self, incoming: Incoming, chat: str, ticket: Ticket) -> list[Reply] | None:
+        """The engine's replies, kept with the update, and the first one's send slot taken,
+        in one transaction; None when another replica holds the update now."""
+
+        def decide() -> list[Reply]:
+            return self._engine.handle(incoming, claimed=True)
+
+        def then(replies: list[Reply]) -> None:
+            if replies:
+                self._limiter.prepay(chat)
+
         typing = asyncio.create_task(self._typing(chat))
         try:
-            return await asyncio.to_thread(self._engine.handle, incoming, claimed=True)
+            return await asyncio.to_thread(self._intake.decide, ticket, decide, then)
         finally:
             typing.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -359,6 +359,51 @@ async def test_slack_events_whose_listener_died_after_the_ack_are_recovered(
             app.close()
 
 
+@pytest.mark.parametrize("grouped", [False, True], ids=["own-transactions", "one-unit"])
+async def test_a_slack_event_answered_is_not_answered_again_after_its_lease(
+    slack_api: FakeSlackApi, tmp_path: Path, grouped: bool
+) -> None:
+    # The listener runs after bolt's middleware returned: the delivery reaches it through
+    # bolt's context, so its replies are kept and it is marked answered (it used not to be,
+    # and every replica's replay loop answered it again once its lease was over).
+    settings = Settings(
+        _env_file=None,
+        LINGANG_DATA_DIR=tmp_path,
+        LINGANG_MATCHER="lexical",
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=slack_api.base_url,
+    )
+    apps = build_app(settings), build_app(settings)
+    first, second = (
+        SlackService(
+            app.engine, app.knowledge, app.storage.leads, app.storage.transcripts,
+            app.storage.outgoing, token=BOT_TOKEN, base_url=slack_api.base_url,
+            signing_secret=SIGNING_SECRET, app_token=None, inbox=app.storage.deliveries,
+            spool=delivery_spool(app.settings), lease=LEASE,
+            units=app.storage.database if grouped else None,
+        )  # fmt: skip
+        for app in apps
+    )
+    try:
+        await first.start()
+        await second.start()
+        events = [dm("how big is Lingang?", event_id=f"Ev0ANSWERED{n:03}") for n in range(3)]
+        for event in events:
+            assert (await first.app.async_dispatch(signed(event))).status == 200
+        await asyncio.to_thread(slack_api.wait_for, len(events))
+        await settle(first)
+        await first.stop(grace=1)  # writes the marks still waiting
+        await asyncio.sleep(LEASE.total_seconds() + 0.2)
+        assert await second.recover() == 0, "nothing left to replay"
+        assert len(slack_api.sent()) == len(events)
+    finally:
+        await first.stop(grace=1)
+        await second.stop(grace=1)
+        for app in apps:
+            app.close()
+
+
 def test_the_spool_takes_each_delivery_once(tmp_path: Path) -> None:
     spool = DeliverySpool(tmp_path)
     assert spool.take("telegram", "1", {"update_id": 1})
