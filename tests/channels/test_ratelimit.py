@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 from telegram.error import RetryAfter
 
 from bot.channels.ratelimit import ChatRateLimiter
@@ -160,3 +161,42 @@ async def test_an_unreachable_database_falls_back_to_this_process_budgets() -> N
         down.dispose()
     assert len(recorder.times) == 3, "sending did not stop"
     assert recorder.times[-1] - recorder.times[0] >= 1.9, "the local per-chat budget held"
+
+
+async def test_slots_taken_with_the_turn_keep_the_budget_and_cost_no_transaction_to_send(
+    replicas: tuple[SqlRateBudget, SqlRateBudget], database: Database
+) -> None:
+    a, b = (ChatRateLimiter(budget=budget) for budget in replicas)
+    recorder = Recorder()
+    # Each replica decided an answer to chat 777 and took its slots with the turn.
+    await asyncio.to_thread(a.prepay, 777)
+    await asyncio.to_thread(b.prepay, 777)
+    begun = [0]
+
+    def tick(*_: Any) -> None:
+        begun[0] += 1
+
+    engines = [budget._db.engine for budget in replicas]
+    for engine in engines:
+        event.listen(engine, "begin", tick)
+    try:
+        await asyncio.gather(send(a, recorder, 777), send(b, recorder, 777))
+    finally:
+        for engine in engines:
+            event.remove(engine, "begin", tick)
+    assert begun[0] == 1, "the first message goes on its prepaid slots, the second takes one"
+    first, second = sorted(recorder.times)
+    assert second - first >= 0.7, "one a second to the chat, between the replicas"
+
+
+async def test_a_slot_taken_ahead_is_only_taken_while_it_is_free_now(
+    replicas: tuple[SqlRateBudget, SqlRateBudget],
+) -> None:
+    a, _ = replicas
+    limiter = ChatRateLimiter(per_second=2, budget=a)  # a burst of 2, a slot every 0.5 s
+    await asyncio.to_thread(limiter.prepay, 5)
+    await asyncio.to_thread(limiter.prepay, 5)  # the chat's next slot is a second away
+    waits = await asyncio.to_thread(a.reserve_chain, limiter._budgets(6), time.time())
+    # Had chat 5's second prepay taken an overall slot after its own (a second away), chat 6
+    # would wait half a second here.
+    assert waits == [0.0, 0.0], "the overall budget was not held up by chat 5's second slot"
