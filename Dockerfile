@@ -60,7 +60,9 @@ COPY --chown=lingang:lingang intents/heldout /srv/lingang/intents/heldout/
 COPY --chown=lingang:lingang intents/sources /srv/lingang/intents/sources/
 RUN mkdir -p /srv/lingang/data && chown lingang:lingang /srv/lingang/data
 
+# The cache on the data volume the replicas share (the user has no writable home folder).
 ENV LINGANG_DATA_DIR=/srv/lingang/data \
+    LINGANG_CACHE_DIR=/srv/lingang/data/cache \
     LINGANG_INTENTS_DIR=/srv/lingang/intents \
     LINGANG_HOST=0.0.0.0 \
     LINGANG_PORT=8000

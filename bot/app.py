@@ -28,13 +28,11 @@ from bot.config import Settings
 from bot.core.engine import Engine, utc_now
 from bot.core.handoff import HandoffDesk
 from bot.core.ports import Notifier, RetentionRules
-from bot.logs import log_handler
 from bot.metrics import DatabaseReading, Metrics
 from bot.notifications import LogNotifier, Relay
+from bot.startup import open_knowledge
 from intents.catalog import CatalogError
 from intents.knowledge import KnowledgeBase
-from intents.multilingual import UseMultilingualEncoder
-from intents.semantic import EmbeddingCache, Encoder, SemanticUnavailable
 from storage.catalogs import SqlCatalogRevisions, SqlPeriodicRuns
 from storage.dashboard import SqlDashboard
 from storage.db import Database
@@ -110,52 +108,6 @@ class App:
     def close(self) -> None:
         """Release the database connections."""
         self.storage.close()
-
-
-def configure_logging(settings: Settings) -> None:
-    """Logs go to standard error, at the configured level, as text or JSON lines, with the
-    request id, emails and phone numbers masked (`bot.logs`); uvicorn's too."""
-    logging.basicConfig(
-        level=settings.log_level, handlers=[log_handler(settings.log_format)], force=True
-    )
-    # Library loggers put whole updates (personal data) in DEBUG lines; keep them quieter.
-    for noisy in ("telegram", "slack_bolt", "slack_sdk"):
-        logging.getLogger(noisy).setLevel(
-            max(logging.INFO, logging.getLevelName(settings.log_level))
-        )
-    # These log at INFO what must never be logged: httpx every request URL, which holds the
-    # Telegram token; SQLAlchemy every statement with its parameters (messages, contacts).
-    for secretive in ("httpx", "httpcore", "sqlalchemy.engine"):
-        logging.getLogger(secretive).setLevel(logging.WARNING)
-
-
-def open_encoder(settings: Settings) -> Encoder | None:
-    """The sentence-embedding model `LINGANG_MATCHER` asks for, if any.
-
-    Raises `SemanticUnavailable` when `semantic` is required but not installed.
-    """
-    if settings.matcher == "lexical":
-        return None
-    try:
-        return UseMultilingualEncoder(settings.resolved_cache_dir)
-    except SemanticUnavailable as exc:
-        if settings.matcher == "semantic":
-            raise
-        log.info("semantic matching off: %s", exc)
-        return None
-
-
-def open_knowledge(settings: Settings, directory: Path | None = None) -> KnowledgeBase:
-    """The intent catalog (from `directory` or `LINGANG_INTENTS_DIR`) and its matcher.
-
-    Raises `CatalogError` for a broken catalog.
-    """
-    return KnowledgeBase(
-        directory or settings.intents_dir,
-        open_encoder(settings),
-        EmbeddingCache(settings.resolved_cache_dir),
-        gazetteer_cache=settings.resolved_cache_dir,
-    )
 
 
 def open_database(settings: Settings) -> Database:
@@ -244,8 +196,9 @@ def build_app(settings: Settings) -> App:
 
 
 def catalog_workspace(settings: Settings) -> Path:
-    """Where this process writes the catalog revisions it serves (private to it)."""
-    return settings.resolved_cache_dir / "catalog"
+    """Where this process writes the catalog revisions it serves: beside the database they
+    come from, not in the cache folder that other checkouts share."""
+    return settings.data_dir / "catalog"
 
 
 def open_catalog(settings: Settings, storage: Storage) -> KnowledgeBase:

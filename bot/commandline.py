@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
-from bot.app import App, Storage, build_app, configure_logging, open_storage
 from bot.config import ConfigError, Settings, load_settings
 from bot.core.ports import StorageUnavailable
+from bot.startup import configure_logging
 from intents.catalog import CatalogError
 from intents.semantic import SemanticUnavailable
-from storage.db import SchemaOutOfDate
+
+if TYPE_CHECKING:
+    from bot.app import App, Storage
+
+# bot.app (the database, the channels) and storage are imported by the commands that use
+# them, so that `lingang-bot ask` starts without them.
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -35,6 +40,9 @@ def settings_or_exit() -> Settings:
 @contextmanager
 def running(settings: Settings) -> Iterator[App]:
     """The wired app, or one clear line that says which setting to fix."""
+    from bot.app import build_app  # noqa: PLC0415
+    from storage.db import SchemaOutOfDate  # noqa: PLC0415
+
     try:
         app = build_app(settings)
     except CatalogError as exc:
@@ -56,6 +64,9 @@ def running(settings: Settings) -> Iterator[App]:
 @contextmanager
 def storage_or_exit() -> Iterator[tuple[Settings, Storage]]:
     """The settings and the database's stores (no catalog), or one clear line and an exit."""
+    from bot.app import open_storage  # noqa: PLC0415
+    from storage.db import SchemaOutOfDate  # noqa: PLC0415
+
     settings = settings_or_exit()
     try:
         storage = open_storage(settings)

@@ -7,6 +7,7 @@ A malformed value stops the start with a message naming the variable; secret val
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -20,8 +21,6 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from intents.catalog import PACKAGED_DIR
 
@@ -35,6 +34,10 @@ class ConfigError(Exception):
 def _database_url(value: SecretStr | None) -> SecretStr | None:
     if value is None:
         return None
+    # SQLAlchemy only when a URL is given: `ask` and `chat` on SQLite start without it here.
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+    from sqlalchemy.exc import ArgumentError  # noqa: PLC0415
+
     try:
         url = make_url(value.get_secret_value())
     except ArgumentError:
@@ -127,8 +130,10 @@ class Settings(BaseSettings):
     cache_dir: Path | None = Field(
         None,
         alias="LINGANG_CACHE_DIR",
-        description="Folder for derived files that can be rebuilt (example embeddings); "
-        "default: `cache` in LINGANG_DATA_DIR.",
+        description="Folder for derived files that can be rebuilt and hold no personal data "
+        "(the model's tables, example embeddings, the place index, built catalogs), shared by "
+        "every folder the bot runs from; default: `lingang-bot` in XDG_CACHE_HOME "
+        "(`~/.cache/lingang-bot`).",
     )
     matcher: Literal["auto", "lexical", "semantic"] = Field(
         "auto",
@@ -312,8 +317,9 @@ class Settings(BaseSettings):
 
     @property
     def resolved_cache_dir(self) -> Path:
-        """Where rebuildable files go."""
-        return self.cache_dir if self.cache_dir is not None else self.data_dir / "cache"
+        """Where rebuildable files go: the setting, else the user's cache folder (not the
+        working directory, so a run from another folder finds what an earlier one built)."""
+        return self.cache_dir if self.cache_dir is not None else user_cache_dir()
 
     @property
     def resolved_database_url(self) -> str:
@@ -321,6 +327,14 @@ class Settings(BaseSettings):
         if self.database_url is not None:
             return self.database_url.get_secret_value()
         return f"sqlite:///{(self.data_dir / 'lingang.db').resolve()}"
+
+
+def user_cache_dir() -> Path:
+    """`lingang-bot` in the XDG cache folder: $XDG_CACHE_HOME, else ~/.cache (the spec says
+    a relative XDG_CACHE_HOME is ignored)."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    root = Path(base) if base and os.path.isabs(base) else Path.home() / ".cache"
+    return root / "lingang-bot"
 
 
 def env_names() -> list[str]:

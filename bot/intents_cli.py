@@ -10,10 +10,10 @@ from typing import Annotated
 
 import typer
 
-from bot.app import open_encoder, open_knowledge
 from bot.commandline import fail, settings_or_exit
 from bot.config import Settings
 from bot.core import answers
+from bot.startup import open_encoder, open_knowledge
 from intents.catalog import CatalogError
 from intents.coverage import COVERAGE_FILE, measure_coverage
 from intents.evaluation import DEFAULT_OOS_TARGET, DatasetError, Report, evaluate, load_dataset

@@ -19,6 +19,7 @@ from bot.staff_cli import first_admin
 from bot.web.app import create_app
 
 telegram_cli = typer.Typer(help="Manage the Telegram webhook.", no_args_is_help=True)
+serve_cli = typer.Typer()  # `lingang-bot serve`, imported when used (bot.lazy_commands)
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ def _tell(settings: Settings, line: str, level: int = logging.INFO) -> None:
         typer.echo(line, err=True)
 
 
+@serve_cli.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address; default LINGANG_HOST.")] = None,
     port: Annotated[int | None, typer.Option(help="Port; default LINGANG_PORT.")] = None,

