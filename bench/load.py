@@ -277,7 +277,8 @@ class Bench:
         if profiling is None or profiling.done or step.baseline or step.rate < profiling.rate:
             return None
         profiling.done = step.profiled = True
-        name = f"{self.config.label.replace(' ', '-')}-{step.channel}-{step.rate}.txt"
+        config = self.config
+        name = f"{config.replicas}-replicas-{config.matcher}-{step.channel}-{step.rate}.txt"
         return Recording(self._targets[0].process.pid, profiling.directory / name)
 
     async def step(self, channel: str, rate: int) -> Step:

@@ -127,6 +127,25 @@ def top(raw: Path, count: int = 15) -> tuple[int, list[Entry], list[Entry]]:
     return samples, by_own, by_total
 
 
+def package(frame: str) -> str:
+    """Where the frame's code lives: its top-level package or module ("sqlalchemy", "bot")."""
+    where = frame.rpartition(" (")[2]
+    first = where.split("/", 1)[0].split(":", 1)[0]
+    return first.removesuffix(".py")
+
+
+def by_package(raw: Path) -> list[tuple[str, float]]:
+    """The share of the samples each package was running (own time), first the largest."""
+    own: Counter[str] = Counter()
+    samples = 0
+    for line in raw.read_text().splitlines():
+        stack, _, times = line.rpartition(" ")
+        if stack and times.isdigit():
+            own[package(stack.split(";")[-1])] += int(times)
+            samples += int(times)
+    return [(name, n / samples) for name, n in own.most_common()] if samples else []
+
+
 def table(title: str, entries: list[Entry]) -> str:
     """A markdown table of the entries: function, file:line, own %, total %."""
     rows = [f"{title}\n", "| function | file:line | own % | total % |", "| --- | --- | --- | --- |"]
@@ -145,4 +164,6 @@ def summary(raw: Path, label: str, count: int = 15) -> str:
     own = table(f"Top {count} by own time:", by_own)
     title = f"Top {count} by total time (on the stack; threads, CLI and event loop left out):"
     total = table(title, by_total)
-    return f"{head}\n\n{own}\n\n{total}\n"
+    shares = by_package(raw)[:count]
+    packages = ", ".join(f"{name} {share * 100:.0f} %" for name, share in shares)
+    return f"{head}\n\nOwn time by package: {packages}.\n\n{own}\n\n{total}\n"
