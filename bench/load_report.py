@@ -129,6 +129,8 @@ def rates_table(configs: list[Config], baselines: list[Config]) -> str:
 def _ceiling(config: Config, channel: str, p99_ms: float, cap: int) -> tuple[int, str]:
     steps = [s for s in config.steps if s.channel == channel]
     best = sustained(steps, p99_ms)
+    if not best:  # not even the lowest rate tried
+        return 0, f"< {min(s.rate for s in steps)}" if steps else "n/a"
     return best, (f">= {best}" if best >= cap else str(best))
 
 
@@ -139,19 +141,21 @@ def ceiling_table(
     at that rate."""
     rows = [
         f"| configuration | channel | ceiling msg/s (p99 < {p99_ms:.0f} ms, 0 errors) | no-op "
-        "ceiling | ratio | CPU ms/msg at the ceiling | no-op CPU ms/msg | ratio | p50 ms | p99 ms "
-        "| peak RSS MB |",
+        "ceiling | ratio | CPU ms/msg at the ceiling (or the lowest rate) | no-op CPU ms/msg "
+        "| ratio | p50 ms | p99 ms | peak RSS MB |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for config in configs:
         baseline = _baseline_for(baselines, config.replicas)
         for channel in config.channels():
             best, shown = _ceiling(config, channel, p99_ms, caps[0])
-            at = next((s for s in config.steps if s.channel == channel and s.rate == best), None)
+            # the step at the ceiling (or, if none held, the lowest rate tried)
+            tried = sorted((s for s in config.steps if s.channel == channel), key=lambda s: s.rate)
+            at = next((s for s in tried if s.rate == best), tried[0] if tried else None)
             theirs, their_shown, their_cpu = 0, "n/a", float("nan")
             if baseline is not None and channel in baseline.channels():
                 theirs, their_shown = _ceiling(baseline, channel, p99_ms, caps[1])
-                noop = _nearest(baseline.steps, channel, best)
+                noop = _nearest(baseline.steps, channel, at.rate if at else best)
                 their_cpu = noop.cpu_ms() if noop else float("nan")
             cpu = at.cpu_ms() if at else float("nan")
             rows.append(
