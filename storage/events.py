@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from bot.core.records import MAX_EVENT_TEXT, ConversationEvent, EventKind
 from storage.db import Database
@@ -46,24 +46,25 @@ class SqlEventLog:
         """Append `events` in one transaction (texts cut to `MAX_EVENT_TEXT`)."""
         if not events:
             return
-        with self._db.transaction() as session:
-            session.add_all(
-                ConversationEventRow(
-                    channel=e.channel,
-                    conversation_id=e.conversation_id,
-                    user_id=e.user_id,
-                    kind=e.kind,
-                    at=e.at,
-                    outcome=e.outcome,
-                    language=e.language,
-                    intent_id=e.intent_id,
-                    score=e.score,
-                    catalog=e.catalog,
-                    answer_key=e.answer_key,
-                    text=clip(e.text),
-                )
-                for e in events
-            )
+        rows = [
+            {
+                "channel": e.channel,
+                "conversation_id": e.conversation_id,
+                "user_id": e.user_id,
+                "kind": e.kind,
+                "at": e.at,
+                "outcome": e.outcome,
+                "language": e.language,
+                "intent_id": e.intent_id,
+                "score": e.score,
+                "catalog": e.catalog,
+                "answer_key": e.answer_key,
+                "text": clip(e.text),
+            }
+            for e in events
+        ]
+        with self._db.transaction() as session:  # Core: a fraction of the ORM's CPU
+            session.connection().execute(insert(ConversationEventRow), rows)
 
     def answer(self, answer_key: str) -> ConversationEvent | None:
         """The answer (a `turn` event) that offered 👍/👎 under `answer_key`, or None."""

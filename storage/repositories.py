@@ -1,4 +1,9 @@
-"""SQL implementations of the core's ports, one short transaction per call."""
+"""SQL implementations of the core's ports, one short transaction per call.
+
+A message's path (the conversation, its transcript, the inbox) uses SQLAlchemy Core on the
+session's connection rather than the ORM's unit of work: the same statements for a fraction of
+the CPU (bench/load.py), and an error comes from the statement that caused it.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Insert, Update, func, select, tuple_, update
+from sqlalchemy import CursorResult, Insert, Update, func, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -25,6 +30,18 @@ from storage.models import (
     utc_now,
 )
 
+_STATE = (
+    ConversationRow.channel,
+    ConversationRow.conversation_id,
+    ConversationRow.user_id,
+    ConversationRow.language,
+    ConversationRow.language_chosen,
+    ConversationRow.form,
+    ConversationRow.source,
+    ConversationRow.last_question,
+    ConversationRow.version,
+)
+
 
 class SqlConversationStore:
     """`ConversationStore` on the `conversations` table."""
@@ -38,7 +55,7 @@ class SqlConversationStore:
             ConversationRow.channel == channel, ConversationRow.conversation_id == conversation_id
         )
         with self._db.transaction() as session:
-            row = session.scalars(query).one_or_none()
+            row = session.connection().execute(query.with_only_columns(*_STATE)).one_or_none()
             if row is None:
                 return None
             return ConversationState(
@@ -68,9 +85,10 @@ class SqlConversationStore:
         lead_form = state.form is not None and state.form.get("kind") == "lead"
         try:
             with self._db.transaction() as session:
+                connection = session.connection()
                 if state.version == 0:
-                    session.add(
-                        ConversationRow(
+                    connection.execute(
+                        insert(ConversationRow).values(
                             channel=state.channel,
                             conversation_id=state.conversation_id,
                             form_started_at=values["updated_at"] if lead_form else None,
@@ -78,7 +96,7 @@ class SqlConversationStore:
                         )
                     )
                 else:
-                    result = session.execute(
+                    result = connection.execute(
                         update(ConversationRow)
                         .where(
                             ConversationRow.channel == state.channel,
@@ -123,7 +141,7 @@ class SqlDeliveryLog:
         """Insert the delivery unless present; True if this call inserted it."""
         statement = self._insert(channel=channel, delivery_id=delivery_id)
         with self._db.transaction() as session:
-            return session.execute(statement).first() is not None
+            return session.connection().execute(statement).first() is not None
 
     def take_in(
         self, channel: str, delivery_id: str, payload: Mapping[str, Any], lease_until: datetime
@@ -137,7 +155,7 @@ class SqlDeliveryLog:
             lease_until=lease_until,
         )
         with self._db.transaction() as session:
-            return session.execute(statement).first() is not None
+            return session.connection().execute(statement).first() is not None
 
     def _held_by(self, channel: str, delivery_id: str, attempt: int) -> Update:
         row = ProcessedDeliveryRow
@@ -162,7 +180,7 @@ class SqlDeliveryLog:
             values["replies"] = [dict(reply) for reply in replies]
         statement = self._held_by(channel, delivery_id, attempt).values(**values)
         with self._db.transaction() as session:
-            return cast(CursorResult[Any], session.execute(statement)).rowcount == 1
+            return session.connection().execute(statement).rowcount == 1
 
     def answered(self, channel: str, delivery_id: str, attempt: int, at: datetime) -> bool:
         """Mark answered by the holding attempt; the payload and replies go."""
@@ -187,7 +205,7 @@ class SqlDeliveryLog:
             .values(answered_at=at, lease_until=None, payload=None, replies=None)
         )
         with self._db.transaction() as session:
-            return cast(CursorResult[Any], session.execute(statement)).rowcount
+            return session.connection().execute(statement).rowcount
 
     def due(
         self, channel: str, now: datetime, lease_until: datetime, limit: int, max_attempts: int
@@ -268,20 +286,23 @@ class SqlTranscriptLog:
 
     def append(self, entries: Sequence[TranscriptEntry]) -> None:
         """Insert the entries in order."""
+        if not entries:
+            return
+        rows = [
+            {
+                "channel": e.channel,
+                "conversation_id": e.conversation_id,
+                "user_id": e.user_id,
+                "direction": e.direction,
+                "text": e.text,
+                "intent_id": e.intent_id,
+                "score": e.score,
+                "at": e.at,
+            }
+            for e in entries
+        ]
         with self._db.transaction() as session:
-            session.add_all(
-                TranscriptMessageRow(
-                    channel=e.channel,
-                    conversation_id=e.conversation_id,
-                    user_id=e.user_id,
-                    direction=e.direction,
-                    text=e.text,
-                    intent_id=e.intent_id,
-                    score=e.score,
-                    at=e.at,
-                )
-                for e in entries
-            )
+            session.connection().execute(insert(TranscriptMessageRow), rows)
 
     def conversation(self, channel: str, conversation_id: str) -> list[TranscriptEntry]:
         """The conversation's messages, oldest first."""
@@ -318,8 +339,8 @@ class SqlQuestionLog:
     def record(self, question: UnansweredQuestion) -> None:
         """Insert one question (its text and detail cut to `MAX_EVENT_TEXT`)."""
         with self._db.transaction() as session:
-            session.add(
-                UnansweredQuestionRow(
+            session.connection().execute(
+                insert(UnansweredQuestionRow).values(
                     channel=question.channel,
                     conversation_id=question.conversation_id,
                     user_id=question.user_id,
