@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from bot.app import App, build_handoff_relay
 from bot.channels.slack import SlackService
@@ -26,16 +26,18 @@ from bot.core.ports import StorageUnavailable
 from bot.metrics import EXPOSITION_TYPE
 from bot.retention import DailyPurge
 from bot.review_digest import slack_digest
-from bot.web import admin, api, chat, leads, login, review, slack_events
+from bot.web import admin, api, chat, leads, login, review, slack_events, telegram_webhook
 from bot.web.context import STATIC, Web
 from bot.web.errors import handle_errors
+from bot.web.fast_paths import Site
 from bot.web.headers import SecurityHeaders
 from bot.web.limits import BodyLimits
 from bot.web.request_ids import RequestIds
 
 log = logging.getLogger(__name__)
 
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105  (a header name, not a secret)
+SECRET_HEADER = telegram_webhook.SECRET_HEADER
+
 OUTBOX_INTERVAL = 5.0
 RESEND_INTERVAL = 10.0
 REPLAY_INTERVAL = 5.0  # deliveries kept but not answered (their replica died), and the spool
@@ -140,8 +142,22 @@ def create_app(
     """The web app over a wired `App`, with the Telegram and Slack services that are set up."""
 
     lifespan = _lifespan(app, telegram, slack)
+    # Each platform message comes by one of these; they are served ahead of FastAPI's routing
+    # (bot.web.fast_paths), through the same edge.
+    fast: dict[str, ASGIApp] = {}
+    if telegram is not None and telegram.webhook:
+        secret = app.settings.telegram_webhook_secret
+        fast[telegram_webhook.PATH] = telegram_webhook.TelegramWebhook(
+            telegram.receive_webhook, secret.get_secret_value() if secret else None
+        )
+    signing_secret = app.settings.slack_signing_secret
+    if slack is not None and not slack.socket_mode and signing_secret is not None:
+        fast[slack_events.PATH] = slack_events.SlackEvents(
+            slack.app, signing_secret.get_secret_value()
+        )
 
-    web = FastAPI(
+    web = Site(
+        fast=fast,
         title="Lingang bot",
         lifespan=lifespan,
         docs_url=None,
@@ -180,27 +196,5 @@ def create_app(
         except StorageUnavailable:
             return JSONResponse({"status": "database unavailable"}, status_code=503)
         return JSONResponse({"status": "ready"})
-
-    if telegram is not None and telegram.webhook:
-        secret = app.settings.telegram_webhook_secret
-        expected = secret.get_secret_value().encode() if secret else b""
-
-        @web.post("/telegram/webhook")
-        async def telegram_webhook(request: Request) -> Response:
-            """One update from Telegram; 200 once it is recorded (see `receive_webhook`)."""
-            given = request.headers.get(SECRET_HEADER, "").encode()
-            if not expected or not hmac.compare_digest(given, expected):
-                return Response(status_code=403)
-            try:  # the body is at most 1 MB (bot.web.limits)
-                data = await request.json()
-            except (ValueError, RecursionError):
-                return Response(status_code=400)
-            if not isinstance(data, dict):
-                return Response(status_code=400)
-            return Response(status_code=await telegram.receive_webhook(data))
-
-    signing_secret = app.settings.slack_signing_secret
-    if slack is not None and not slack.socket_mode and signing_secret is not None:
-        web.include_router(slack_events.routes(slack.app, signing_secret.get_secret_value()))
 
     return web

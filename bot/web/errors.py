@@ -13,6 +13,23 @@ from bot.web.context import Forbidden, LoginRequired, Web, login_url
 log = logging.getLogger(__name__)
 
 
+def out_of_range(method: str, path: str) -> Response:
+    """A number past the database's integer (an id of 20 digits) or a value its column cannot
+    hold: the request is wrong, not the server (400, one warning)."""
+    log.warning("%s %s: a value out of range", method, path)
+    return JSONResponse({"detail": "a value in the request is out of range"}, status_code=400)
+
+
+def database_down(method: str, path: str) -> Response:
+    """The database cannot be reached: 503, try again later (one warning)."""
+    log.warning("%s %s: database unavailable", method, path)
+    return JSONResponse(
+        {"detail": "the database is unavailable; try again in a minute"},
+        status_code=503,
+        headers={"Retry-After": "30"},
+    )
+
+
 def handle_errors(web: FastAPI, pages: Web) -> None:
     """Pages redirect to the login page; the API and scripts get 401/403/503 as JSON."""
 
@@ -29,17 +46,9 @@ def handle_errors(web: FastAPI, pages: Web) -> None:
         return pages.page(request, "error.html", {"message": exc.reason}, status_code=403)
 
     @web.exception_handler(OutOfRange)
-    async def out_of_range(request: Request, exc: OutOfRange) -> Response:
-        # A number past the database's integer (an id of 20 digits) or a value its column
-        # cannot hold: the request is wrong, not the server.
-        log.warning("%s %s: a value out of range", request.method, request.url.path)
-        return JSONResponse({"detail": "a value in the request is out of range"}, status_code=400)
+    async def out_of_range_handler(request: Request, _: OutOfRange) -> Response:
+        return out_of_range(request.method, request.url.path)
 
     @web.exception_handler(StorageUnavailable)
-    async def database_down(request: Request, _: StorageUnavailable) -> Response:
-        log.warning("%s %s: database unavailable", request.method, request.url.path)
-        return JSONResponse(
-            {"detail": "the database is unavailable; try again in a minute"},
-            status_code=503,
-            headers={"Retry-After": "30"},
-        )
+    async def database_down_handler(request: Request, _: StorageUnavailable) -> Response:
+        return database_down(request.method, request.url.path)

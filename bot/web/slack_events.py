@@ -12,14 +12,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
-from slack_bolt.adapter.starlette.async_handler import (
-    to_async_bolt_request,
-    to_starlette_response,
-)
+from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.request.internals import parse_body
@@ -34,6 +30,10 @@ from slack_bolt.request.payload_utils import (
     to_view,
 )
 from slack_sdk.signature import Clock, SignatureVerifier
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from bot.web.fast_paths import header, read_body
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +48,15 @@ _BOLT_READERS = (to_options, to_shortcut, to_action, to_view, to_command, to_eve
 _SHAPE_ERRORS = (TypeError, AttributeError, KeyError, IndexError, ValueError)
 
 
-def signed_by_slack(verifier: SignatureVerifier, body: bytes, request: Request) -> bool:
+_TIMESTAMP_HEADER = TIMESTAMP.lower().encode("latin-1")
+_SIGNATURE_HEADER = SIGNATURE.lower().encode("latin-1")
+
+
+def signed_by_slack(verifier: SignatureVerifier, body: bytes, scope: Scope) -> bool:
     """The body carries Slack's signature, made within 5 minutes of now (slack_sdk's check,
     after the checks that make slack_sdk raise instead of answering False)."""
-    timestamp, signature = request.headers.get(TIMESTAMP), request.headers.get(SIGNATURE)
+    timestamp = header(scope, _TIMESTAMP_HEADER)
+    signature = header(scope, _SIGNATURE_HEADER)
     if timestamp is None or signature is None:
         return False
     if not _TIMESTAMP.fullmatch(timestamp) or not signature.isascii():
@@ -112,20 +117,35 @@ def _refused(status: int, detail: str) -> Response:
     return JSONResponse({"detail": detail}, status_code=status)
 
 
-def routes(bolt: AsyncApp, signing_secret: str, clock: Clock | None = None) -> APIRouter:
-    """`POST /slack/events` for the bolt app `bolt` (HTTP mode)."""
-    router = APIRouter()
-    verifier = SignatureVerifier(signing_secret, clock or Clock())
+def _bolt_request(scope: Scope, text: str) -> AsyncBoltRequest:
+    """The request as slack-bolt's Starlette adapter builds it (every value of a header)."""
+    values: dict[str, list[str]] = {}
+    for key, value in scope["headers"]:
+        values.setdefault(key.decode("latin-1"), []).append(value.decode("latin-1"))
+    headers: dict[str, str | Sequence[str]] = dict(values)
+    query = scope["query_string"].decode("latin-1")
+    return AsyncBoltRequest(body=text, query=query, headers=headers)
 
-    @router.post(PATH)
-    async def slack_events(request: Request) -> Response:
-        """Events, button presses and slash commands from Slack (signed; 401 otherwise)."""
-        body = await request.body()  # at most the route's limit (bot.web.limits)
-        if not signed_by_slack(verifier, body, request):
+
+class SlackEvents:
+    """ASGI endpoint `POST /slack/events` for the bolt app `bolt` in HTTP mode (served by
+    bot.web.fast_paths): events, button presses and slash commands, signed (401 otherwise)."""
+
+    def __init__(self, bolt: AsyncApp, signing_secret: str, clock: Clock | None = None) -> None:
+        self._bolt = bolt
+        self._verifier = SignatureVerifier(signing_secret, clock or Clock())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer one request."""
+        response = await self._answer(scope, await read_body(receive))
+        await response(scope, receive, send)
+
+    async def _answer(self, scope: Scope, body: bytes) -> Response:
+        if not signed_by_slack(self._verifier, body, scope):
             log.warning("slack request refused: missing, stale or wrong signature")
             return _refused(401, "invalid request")
         text = body.decode("utf-8")
-        content_type = request.headers.get("content-type")
+        content_type = header(scope, b"content-type")
         media = content_type.split(";")[0] if content_type else None  # as bolt reads it
         if not _readable(text, media):
             log.warning("signed slack request refused: neither a JSON object nor a form")
@@ -133,13 +153,11 @@ def routes(bolt: AsyncApp, signing_secret: str, clock: Clock | None = None) -> A
         try:
             # Bolt reads ids out of the object (team, user, channel ...) assuming Slack's
             # shapes; an object of other shapes, even signed, is a bad request.
-            bolt_request = to_async_bolt_request(request, body)
+            bolt_request = _bolt_request(scope, text)
             readable = _bolt_reads(bolt_request)
         except _SHAPE_ERRORS:
             readable = False
         if not readable:
             log.warning("signed slack request refused: fields of unexpected shapes")
             return _refused(400, "unexpected field shapes")
-        return to_starlette_response(await bolt.async_dispatch(bolt_request))
-
-    return router
+        return to_starlette_response(await self._bolt.async_dispatch(bolt_request))

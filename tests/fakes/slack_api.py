@@ -12,14 +12,15 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
-import sys
 import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.http_server import KeepAliveServer
 
 BOT_TOKEN = "xoxb-1-test-token"
 SIGNING_SECRET = "0123456789abcdef0123456789abcdef"
@@ -67,7 +68,7 @@ class FakeSlackApi:
     strict_deletes: bool = False  # chat.delete of an unknown message: message_not_found
     _next_ts: int = 100
     _lock: threading.Condition = field(default_factory=threading.Condition)
-    _server: ThreadingHTTPServer | None = None
+    _server: KeepAliveServer | None = None
 
     # -- running ---------------------------------------------------------------------------
 
@@ -86,7 +87,7 @@ class FakeSlackApi:
             def log_message(self, *_: object) -> None:
                 return
 
-        self._server = _QuietServer(("127.0.0.1", 0), Handler)
+        self._server = KeepAliveServer(("127.0.0.1", 0), Handler)
         serve = self._server.serve_forever
         threading.Thread(target=serve, args=(0.05,), daemon=True).start()  # quick shutdown
         return self
@@ -113,6 +114,12 @@ class FakeSlackApi:
         """Client connections open now (a keep-alive client reuses one)."""
         assert self._server is not None
         return self._server.open_connections()
+
+    @property
+    def opened_connections(self) -> int:
+        """Client connections accepted since the fake started."""
+        assert self._server is not None
+        return self._server.opened_connections()
 
     def response_url(self, name: str = "r1") -> str:
         """A response_url served here; a POST to it is recorded as method "respond"."""
@@ -321,45 +328,6 @@ def _auth_test(_: dict[str, Any]) -> dict[str, Any]:
         "bot_id": BOT_ID,
         "is_enterprise_install": False,
     }
-
-
-class _QuietServer(ThreadingHTTPServer):
-    """Many connections at once; a client that hangs up is not an error here."""
-
-    daemon_threads = True
-    request_queue_size = 512  # an app sends many requests at once (the default backlog is 5)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._open_lock:
-            self._open.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._open_lock:
-            self._open.discard(request)
-        super().shutdown_request(request)
-
-    def open_connections(self) -> int:
-        """Connections open now."""
-        with self._open_lock:
-            return len(self._open)
-
-    def hang_up(self) -> None:
-        """End the kept-alive connections, so no client reuses one after the fake is gone."""
-        with self._open_lock:
-            left = list(self._open)
-        for connection in left:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
 
 
 def _canonical(name: str) -> str:

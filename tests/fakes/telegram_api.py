@@ -4,19 +4,21 @@ It answers the methods the bot uses, serves queued updates to `getUpdates`, reco
 call (method, parameters, time when answered), and misbehaves on request: 429 with
 `retry_after`, 500, a dropped connection, or a slow answer; for the next few calls
 (`fail_next`) or for a while (`fail_until`, an outage).
+It speaks HTTP/1.1 and keeps connections alive, as Telegram does, so httpx reuses them.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
+
+from tests.fakes.http_server import KeepAliveServer
 
 BOT = {"id": 4242, "is_bot": True, "first_name": "Lingang", "username": "lingang_test_bot"}
 TOKEN = "4242:AAHtest-token-for-the-fake-api-0123456789"
@@ -49,7 +51,7 @@ class FakeBotApi:
     _next_message: int = 100
     _next_update: int = 1000
     _lock: threading.Condition = field(default_factory=threading.Condition)
-    _server: ThreadingHTTPServer | None = None
+    _server: KeepAliveServer | None = None
 
     # -- running ---------------------------------------------------------------------------
 
@@ -57,13 +59,15 @@ class FakeBotApi:
         api = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive; every answer has a Content-Length
+
             def do_POST(self) -> None:
                 api._serve(self)
 
             def log_message(self, *_: object) -> None:
                 return
 
-        self._server = _QuietServer(("127.0.0.1", 0), Handler)
+        self._server = KeepAliveServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
@@ -71,12 +75,25 @@ class FakeBotApi:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            self._server.hang_up()
 
     @property
     def base_url(self) -> str:
         """`TELEGRAM_API_BASE_URL` for this server."""
         assert self._server is not None
         return f"http://127.0.0.1:{self._server.server_address[1]}/bot"
+
+    @property
+    def open_connections(self) -> int:
+        """Client connections open now (a keep-alive client reuses them)."""
+        assert self._server is not None
+        return self._server.open_connections()
+
+    @property
+    def opened_connections(self) -> int:
+        """Client connections accepted since the fake started."""
+        assert self._server is not None
+        return self._server.opened_connections()
 
     # -- what tests do ----------------------------------------------------------------------
 
@@ -233,17 +250,6 @@ class FakeBotApi:
                 if waiting or left <= 0:
                     return waiting[:100]
                 self._lock.wait(left)
-
-
-class _QuietServer(ThreadingHTTPServer):
-    """A client that hangs up (a long poll cancelled at shutdown) is not an error here."""
-
-    daemon_threads = True
-    request_queue_size = 512  # a bot sends many requests at once (the default backlog is 5)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
 
 
 def _chat(params: dict[str, Any]) -> int | None:
