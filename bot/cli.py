@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 from bot import __version__
-from bot.adapters import console
 from bot.commandline import fail, running, settings_or_exit
 from bot.core.answers import Answer, answer
 from bot.core.messages import Button
@@ -25,11 +24,13 @@ from intents.catalog import CatalogError
 from intents.semantic import SemanticUnavailable
 
 if TYPE_CHECKING:
+    from bot.adapters import console
     from bot.app import App
     from storage.db import Database
 
 # The other commands (serve, intents, leads, telegram, users, tokens) are imported when used
-# (bot.lazy_commands): `ask` and `chat` start without the web app, uvicorn or the SDKs.
+# (bot.lazy_commands), and what only `chat` needs in `chat`: `ask` starts without the web
+# app, uvicorn, the SDKs, SQLAlchemy or the form's phone and email checks.
 cli = typer.Typer(
     help="The Lingang FAQ and lead bot.",
     no_args_is_help=True,
@@ -95,6 +96,8 @@ def chat(
             "Loading the FAQ (the first start with the semantic matcher takes a few seconds)",
             err=True,
         )
+    from bot.adapters import console  # noqa: PLC0415  (the form's phone and email checks)
+
     with running(settings) as app:
         session = console.Session(user_id=user, language=lang)
         if lang:
@@ -106,6 +109,8 @@ def chat(
 
 
 def _chat_jsonl(app: App, session: console.Session) -> None:
+    from bot.adapters import console  # noqa: PLC0415
+
     for line in _lines(sys.stdin):
         try:
             incoming = console.json_to_incoming(session, line)
@@ -118,6 +123,8 @@ def _chat_jsonl(app: App, session: console.Session) -> None:
 
 
 def _chat_terminal(app: App, session: console.Session, history: Path) -> None:
+    from bot.adapters import console  # noqa: PLC0415
+
     readline = _readline(history)
     typer.echo("Ask about Lingang in English or Chinese. Ctrl-D quits.", err=True)
     shown: tuple[Button, ...] = ()
