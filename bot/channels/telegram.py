@@ -67,6 +67,8 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 Clock = Callable[[], datetime]
 NETWORK_ATTEMPTS = 4
 CONCURRENT_UPDATES = 256
+CONNECTIONS = 16  # to the Bot API
+POOL_WAIT = 10.0  # seconds a request may wait for a free connection
 FIRST_BACKOFF = 0.5  # seconds; doubled after each network failure
 KEEP_RETRY = timedelta(seconds=30)
 LAST_RETRY = timedelta(hours=1)
@@ -167,6 +169,11 @@ class TelegramService:
             .connect_timeout(5)
             .read_timeout(10)
             .write_timeout(10)
+            # httpx checks every idle pooled connection (a system call each) before each
+            # request: python-telegram-bot's 256 cost more CPU than the request itself under
+            # load (bench/load.py). Telegram's 30 messages a second need few connections.
+            .connection_pool_size(CONNECTIONS)
+            .pool_timeout(POOL_WAIT)
         )
         if webhook:
             builder = builder.updater(None)
