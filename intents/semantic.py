@@ -115,12 +115,21 @@ class EmbeddingCache:
         self._write(self._file(), keys=np.array(keys), vectors=stacked)
 
     def _write(self, file: Path, **arrays: npt.NDArray[Any]) -> None:
-        """Write atomically: readers in other processes never see half a file."""
-        file.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=file.parent, suffix=".npz")
+        """Write atomically: readers in other processes never see half a file. A folder that
+        cannot be written (a read-only home) costs the next start the work, not this one."""
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=file.parent, suffix=".npz")
+        except OSError as exc:
+            log.warning("cache %s not written (%s)", file, exc)
+            return
         os.close(handle)
-        np.savez(temporary, allow_pickle=False, **arrays)
-        Path(temporary).replace(file)
+        try:
+            np.savez(temporary, allow_pickle=False, **arrays)
+            Path(temporary).replace(file)
+        except OSError as exc:
+            Path(temporary).unlink(missing_ok=True)
+            log.warning("cache %s not written (%s)", file, exc)
 
 
 class SoftmaxRegression:

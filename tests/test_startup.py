@@ -198,3 +198,12 @@ def test_ask_and_chat_import_no_web_app_database_or_sdk() -> None:
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.split() == []
+
+
+def test_a_cache_folder_that_cannot_be_written_does_not_stop_the_start(tmp_path: Path) -> None:
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("")  # a file where the cache folder should be: nothing can go there
+    encoder = CountingEncoder()
+    base = KnowledgeBase(PACKAGED_DIR, encoder, EmbeddingCache(blocked), blocked, blocked)
+    assert answer(base.current, "What is Lingang?").match is not None
+    assert base.current.matcher.semantic
