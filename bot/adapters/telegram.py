@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     KeyboardButton,
     Message,
     MessageEntity,
@@ -36,6 +34,7 @@ CHANNEL = "telegram"
 MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH
 MAX_CALLBACK_BYTES = 64
 UNSUPPORTED = "unsupported:"
+REMOVE_KEYBOARD: dict[str, Any] = ReplyKeyboardRemove().to_dict()
 USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{4,31}$")  # Telegram's rule for usernames
 
 
@@ -150,21 +149,22 @@ def to_incoming(update: Update, me: Identity) -> Incoming | None:
 
 
 def _inline(reply: Reply) -> dict[str, Any] | None:
-    """One button a row, but 👍/👎 side by side in the last row."""
-    rows: list[list[InlineKeyboardButton]] = []
-    thumbs: list[InlineKeyboardButton] = []
+    """One button a row, but 👍/👎 side by side in the last row (the Bot API's JSON, built
+    directly: python-telegram-bot's objects cost more than the rest of the rendering)."""
+    rows: list[list[dict[str, str]]] = []
+    thumbs: list[dict[str, str]] = []
     for button in reply.buttons:
         if len(button.payload.encode()) > MAX_CALLBACK_BYTES:
             log.error("button payload %r is over Telegram's 64 bytes; left out", button.payload)
             continue
-        inline = InlineKeyboardButton(button.title, callback_data=button.payload)
+        inline = {"callback_data": button.payload, "text": button.title}
         if button.payload.startswith(FEEDBACK):
             thumbs.append(inline)
         else:
             rows.append([inline])
     if thumbs:
         rows.append(thumbs)
-    return InlineKeyboardMarkup(rows).to_dict() if rows else None
+    return {"inline_keyboard": rows} if rows else None
 
 
 def _contact_keyboard(reply: Reply) -> dict[str, Any]:
@@ -184,7 +184,7 @@ def render(reply: Reply) -> list[OutgoingText]:
     if any(b.payload == SHARE_PHONE for b in reply.buttons):
         markup = _contact_keyboard(reply)
     elif reply.releases is not None and not reply.buttons:
-        markup = ReplyKeyboardRemove().to_dict()
+        markup = dict(REMOVE_KEYBOARD)
     else:
         markup = _inline(reply)
     return [
