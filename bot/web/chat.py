@@ -28,12 +28,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from bot.adapters import web as web_chat
+from bot.app import App
 from bot.channels.handoff_relay import unmark
 from bot.core import answers
 from bot.core.engine import language_of
 from bot.core.handoff import notice_buttons
-from bot.core.messages import Reply
-from bot.core.ports import Budget, RateBudget, StorageUnavailable
+from bot.core.messages import Incoming, Reply
+from bot.core.ports import Budget, RateBudget, StorageUnavailable, UnitFailed
 from bot.core.records import TranscriptEntry
 from bot.web.chat_identity import ChatIdentity, signing_key
 from bot.web.context import Web, client_key, cross_site
@@ -142,6 +143,16 @@ async def _message_of(request: Request) -> web_chat.WebMessage | Response:
         return _refusal(400, detail)
 
 
+def _answer(app: App, incoming: Incoming) -> list[Reply]:
+    """The engine's replies, its turn in one transaction (done again without one when that
+    transaction failed: each store's call then handles the database its own way)."""
+    try:
+        with app.storage.database.unit():
+            return app.engine.handle(incoming)
+    except UnitFailed:
+        return app.engine.handle(incoming)
+
+
 def _is_json(request: Request) -> bool:
     media_type = request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
     return media_type == "application/json"
@@ -203,7 +214,7 @@ def routes(web: Web) -> APIRouter:
         incoming = web_chat.to_incoming(
             message, conversation, request.headers.get("Accept-Language")
         )
-        replies = await asyncio.to_thread(web.app.engine.handle, incoming)
+        replies = await asyncio.to_thread(_answer, web.app, incoming)
         response = JSONResponse(web_chat.render_all(replies), headers=NO_STORE)
         if issued is not None:
             web.cookie(request, COOKIE).set(response, issued)

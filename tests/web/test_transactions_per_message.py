@@ -124,3 +124,15 @@ def test_an_faq_message_costs_two_transactions(
     # Two each, plus at most one for the marks of the last answers (nothing came after them).
     assert spent <= 2 * 2 * MESSAGES + 2, spent
     assert unanswered(app) == 0, "every delivery is marked answered"
+
+
+def test_a_web_chat_message_costs_two_transactions(
+    client: TestClient, counted: Transactions
+) -> None:
+    before = counted.settled()
+    for n in range(MESSAGES):
+        response = client.post("/chat/messages", json={"text": QUESTIONS[n % len(QUESTIONS)]})
+        assert response.status_code == 200, response.text
+        assert response.json()["replies"]
+    # The client's share of the chat budget, then the turn.
+    assert counted.settled() - before <= 2 * MESSAGES
