@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+sys.path.insert(0, str(ROOT))  # bench/ is not an installed package
+from bench.load_profile import summary, top  # noqa: E402
+
 NUMBER = r"(\d+\.\d+)"
 
 
@@ -61,3 +64,28 @@ def test_load_ceiling_reports_the_highest_rate_held_against_the_no_op_one(
     [row] = re.findall(r"\| 1 replica\(s\) lexical \| mixed \| (.+?) \| (.+?) \| (.+?) \|", out)
     assert row == (">= 20", ">= 20", "1.00"), out
     assert re.search(rf"1 no-op mixed +20/s .* CPU {NUMBER} ms/message", out), out
+
+
+def test_profile_summary_ranks_functions_by_own_and_total_time(tmp_path: Path) -> None:
+    """py-spy's raw output (collapsed stacks and counts) read without py-spy."""
+    raw = tmp_path / "profile.txt"
+    raw.write_text(
+        "_bootstrap (threading.py:988);handle (bot/core/engine.py:174);"
+        "execute (sqlalchemy/engine/base.py:1450) 6\n"
+        "_bootstrap (threading.py:988);handle (bot/core/engine.py:174) 1\n"
+        "run (asyncio/runners.py:86);send (anyio/_backends/_asyncio.py:1459) 3\n"
+    )
+    samples, by_own, by_total = top(raw, 2)
+    assert samples == 10
+    assert [(e.frame.split(" ")[0], e.own, e.total) for e in by_own] == [
+        ("execute", 0.6, 0.6),
+        ("send", 0.3, 0.3),
+    ]
+    # the thread's and the loop's entry frames are left out of the total ranking
+    assert [(e.frame.split(" ")[0], e.total) for e in by_total] == [
+        ("handle", 0.7),
+        ("execute", 0.6),
+    ]
+    text = summary(raw, "test", 2)
+    assert "Own time by package: sqlalchemy 60 %, anyio 30 %." in text  # the first 2
+    assert "| `handle` | `bot/core/engine.py:174` | 10.0 | 70.0 |" in text
