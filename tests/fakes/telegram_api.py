@@ -46,6 +46,7 @@ class FakeBotApi:
     webhook_url: str = ""
     outages: dict[str, tuple[str, float]] = field(default_factory=dict)  # method -> fault, until
     slow_seconds: float = SLOW  # how long a "slow" call takes
+    keep_alive: bool = True  # False: every answer closes its connection (as HTTP/1.0 did)
     arrived: list[str] = field(default_factory=list)  # methods, as requests come in
     blocked: set[int] = field(default_factory=set)  # chats whose person blocked the bot (403)
     _next_message: int = 100
@@ -63,6 +64,11 @@ class FakeBotApi:
 
             def do_POST(self) -> None:
                 api._serve(self)
+
+            def end_headers(self) -> None:
+                if not api.keep_alive:
+                    self.send_header("Connection", "close")
+                super().end_headers()
 
             def log_message(self, *_: object) -> None:
                 return

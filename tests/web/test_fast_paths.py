@@ -12,15 +12,19 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from starlette.types import Message
 
-from bot.app import App, build_app, build_telegram
+from bot.app import App, build_app, build_slack, build_telegram
 from bot.channels.telegram import TelegramService
 from bot.config import Settings
 from bot.core.ports import OutOfRange, StorageUnavailable
 from bot.web.app import SECRET_HEADER, create_app
 from bot.web.headers import SECURITY_HEADERS
 from bot.web.request_ids import HEADER
+from tests.fakes.slack_api import BOT_TOKEN, SIGNING_SECRET, FakeSlackApi
+from tests.fakes.slack_requests import dm, encode, signed_headers
 from tests.fakes.telegram_api import SECRET, TOKEN, FakeBotApi, message
 
 URL = "/telegram/webhook"
@@ -164,3 +168,38 @@ def test_a_client_gone_before_its_body_arrived_gets_no_answer(app: App) -> None:
     headers = [(SECRET_HEADER.lower().encode(), SECRET.encode())]
     first = {"type": "http.request", "body": b'{"update', "more_body": True}
     assert asgi_call(web, scope_of("POST", URL, headers), [first]) == []
+
+
+def test_only_requests_signed_by_slack_reach_bolt(tmp_path: Path) -> None:
+    """bolt's own signature check is off (bot.channels.slack): this route's is the only one."""
+    with FakeSlackApi() as slack_api:
+        wired = build_app(
+            Settings(
+                _env_file=None,
+                LINGANG_DATA_DIR=tmp_path,
+                LINGANG_MATCHER="lexical",
+                SLACK_BOT_TOKEN=BOT_TOKEN,
+                SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                SLACK_API_URL=slack_api.base_url,
+            )
+        )
+        try:
+            slack = build_slack(wired)
+            assert slack is not None
+            dispatched: list[AsyncBoltRequest] = []
+
+            async def dispatch(request: AsyncBoltRequest) -> BoltResponse:
+                dispatched.append(request)
+                return BoltResponse(status=200, body="")
+
+            slack.app.async_dispatch = dispatch  # type: ignore[method-assign]
+            raw = encode(dm("hello", event_id="Ev0FAST01"))
+            with TestClient(create_app(wired, None, slack)) as client:
+                forged = signed_headers(raw, secret="f" * 32)
+                assert client.post("/slack/events", content=raw, headers=forged).status_code == 401
+                assert dispatched == []
+                signed = signed_headers(raw)
+                assert client.post("/slack/events", content=raw, headers=signed).is_success
+            assert [request.body["event_id"] for request in dispatched] == ["Ev0FAST01"]
+        finally:
+            wired.close()
