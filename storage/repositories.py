@@ -12,7 +12,20 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Insert, Update, func, insert, select, tuple_, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    CursorResult,
+    Insert,
+    Table,
+    Update,
+    bindparam,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -23,6 +36,7 @@ from bot.core.state import ConversationState
 from storage.db import Database
 from storage.events import clip
 from storage.models import (
+    Base,
     ConversationRow,
     ProcessedDeliveryRow,
     TranscriptMessageRow,
@@ -30,17 +44,58 @@ from storage.models import (
     utc_now,
 )
 
-_STATE = (
-    ConversationRow.channel,
-    ConversationRow.conversation_id,
-    ConversationRow.user_id,
-    ConversationRow.language,
-    ConversationRow.language_chosen,
-    ConversationRow.form,
-    ConversationRow.source,
-    ConversationRow.last_question,
-    ConversationRow.version,
+
+def table_of(model: type[Base]) -> Table:
+    """A model's table, for SQLAlchemy Core."""
+    return cast(Table, model.__table__)
+
+
+def bound(column: ColumnElement[Any]) -> BindParameter[Any]:
+    """A parameter for `column`'s new value, of its type (`v_<name>`: apart from the
+    parameters of a WHERE clause)."""
+    return bindparam(f"v_{column.key}", type_=column.type)
+
+
+# The statements asked of every message, built once (SQLAlchemy then reuses their compiled
+# form without building and hashing them again).
+_C = table_of(ConversationRow).c
+_LOAD = select(
+    _C.channel,
+    _C.conversation_id,
+    _C.user_id,
+    _C.language,
+    _C.language_chosen,
+    _C.form,
+    _C.source,
+    _C.last_question,
+    _C.version,
+).where(_C.channel == bindparam("b_channel"), _C.conversation_id == bindparam("b_conversation"))
+_CREATE = insert(table_of(ConversationRow))
+_SAVED = (
+    _C.user_id,
+    _C.language,
+    _C.language_chosen,
+    _C.form,
+    _C.source,
+    _C.last_question,
+    _C.version,
+    _C.updated_at,
 )
+_SAVE = (
+    update(table_of(ConversationRow))
+    .where(
+        _C.channel == bindparam("b_channel"),
+        _C.conversation_id == bindparam("b_conversation"),
+        _C.version == bindparam("b_version"),
+    )
+    .values({column: bound(column) for column in _SAVED})
+)
+# In a lead form: when it started (the first save of it).
+_SAVE_IN_FORM = _SAVE.values(
+    form_started_at=func.coalesce(_C.form_started_at, bound(_C.updated_at))
+)
+_TRANSCRIPT = insert(table_of(TranscriptMessageRow))
+_QUESTION = insert(table_of(UnansweredQuestionRow))
 
 
 class SqlConversationStore:
@@ -51,11 +106,9 @@ class SqlConversationStore:
 
     def load(self, channel: str, conversation_id: str) -> ConversationState | None:
         """The stored state, or None."""
-        query = select(ConversationRow).where(
-            ConversationRow.channel == channel, ConversationRow.conversation_id == conversation_id
-        )
+        where = {"b_channel": channel, "b_conversation": conversation_id}
         with self._db.transaction() as session:
-            row = session.connection().execute(query.with_only_columns(*_STATE)).one_or_none()
+            row = session.connection().execute(_LOAD, where).one_or_none()
             if row is None:
                 return None
             return ConversationState(
@@ -88,35 +141,51 @@ class SqlConversationStore:
                 connection = session.connection()
                 if state.version == 0:
                     connection.execute(
-                        insert(ConversationRow).values(
-                            channel=state.channel,
-                            conversation_id=state.conversation_id,
-                            form_started_at=values["updated_at"] if lead_form else None,
+                        _CREATE,
+                        {
+                            "channel": state.channel,
+                            "conversation_id": state.conversation_id,
+                            "form_started_at": values["updated_at"] if lead_form else None,
                             **values,
-                        )
+                        },
                     )
                 else:
                     result = connection.execute(
-                        update(ConversationRow)
-                        .where(
-                            ConversationRow.channel == state.channel,
-                            ConversationRow.conversation_id == state.conversation_id,
-                            ConversationRow.version == state.version,
-                        )
-                        .values(
-                            **values,
-                            form_started_at=func.coalesce(
-                                ConversationRow.form_started_at, values["updated_at"]
-                            )
-                            if lead_form
-                            else ConversationRow.form_started_at,
-                        )
+                        _SAVE_IN_FORM if lead_form else _SAVE,
+                        {
+                            "b_channel": state.channel,
+                            "b_conversation": state.conversation_id,
+                            "b_version": state.version,
+                            **{f"v_{name}": value for name, value in values.items()},
+                        },
                     )
-                    if cast(CursorResult[Any], result).rowcount != 1:
+                    if result.rowcount != 1:
                         raise StaleState(state.conversation_id)
         except IntegrityError as exc:  # two first messages of a new conversation
             raise StaleState(state.conversation_id) from exc
         return replace(state, version=state.version + 1)
+
+
+_D = table_of(ProcessedDeliveryRow).c
+_D_HELD = (
+    _D.channel == bindparam("b_channel"),
+    _D.delivery_id == bindparam("b_delivery"),
+    _D.attempts == bindparam("b_attempt"),
+    _D.answered_at.is_(None),
+)
+_HOLD = (
+    update(table_of(ProcessedDeliveryRow)).where(*_D_HELD).values(lease_until=bound(_D.lease_until))
+)
+_HOLD_WITH_REPLIES = _HOLD.values(replies=bound(_D.replies))
+_ANSWERED_MANY = (
+    update(table_of(ProcessedDeliveryRow))
+    .where(
+        _D.channel == bindparam("b_channel"),
+        tuple_(_D.delivery_id, _D.attempts).in_(bindparam("b_marks", expanding=True)),
+        _D.answered_at.is_(None),
+    )
+    .values(answered_at=bound(_D.answered_at), lease_until=None, payload=None, replies=None)
+)
 
 
 class SqlDeliveryLog:
@@ -125,37 +194,35 @@ class SqlDeliveryLog:
 
     def __init__(self, database: Database) -> None:
         self._db = database
-
-    def _insert(self, **values: Any) -> Insert:
-        dialect = self._db.engine.dialect.name
-        insert_: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement: Insert = (
-            insert_(ProcessedDeliveryRow)
-            .values(processed_at=utc_now(), **values)
+        postgresql_ = database.engine.dialect.name == "postgresql"
+        insert_: Any = postgresql.insert if postgresql_ else sqlite.insert
+        # Built once: asked of every delivery.
+        self._new: Insert = (
+            insert_(table_of(ProcessedDeliveryRow))
             .on_conflict_do_nothing(index_elements=["channel", "delivery_id"])
-            .returning(ProcessedDeliveryRow.id)
+            .returning(_D.id)
         )
-        return statement
+
+    def _insert(self, **values: Any) -> bool:
+        with self._db.transaction() as session:
+            taken = session.connection().execute(self._new, {"processed_at": utc_now(), **values})
+            return taken.first() is not None
 
     def first_delivery(self, channel: str, delivery_id: str) -> bool:
         """Insert the delivery unless present; True if this call inserted it."""
-        statement = self._insert(channel=channel, delivery_id=delivery_id)
-        with self._db.transaction() as session:
-            return session.connection().execute(statement).first() is not None
+        return self._insert(channel=channel, delivery_id=delivery_id)
 
     def take_in(
         self, channel: str, delivery_id: str, payload: Mapping[str, Any], lease_until: datetime
     ) -> bool:
         """Insert the delivery with its payload, held as attempt 1, unless present."""
-        statement = self._insert(
+        return self._insert(
             channel=channel,
             delivery_id=delivery_id,
             payload=dict(payload),
             attempts=1,
             lease_until=lease_until,
         )
-        with self._db.transaction() as session:
-            return session.connection().execute(statement).first() is not None
 
     def _held_by(self, channel: str, delivery_id: str, attempt: int) -> Update:
         row = ProcessedDeliveryRow
@@ -175,12 +242,18 @@ class SqlDeliveryLog:
         replies: Sequence[Mapping[str, Any]] | None = None,
     ) -> bool:
         """Extend the lease of the holding attempt (and keep its replies)."""
-        values: dict[str, Any] = {"lease_until": lease_until}
+        held: dict[str, Any] = {
+            "b_channel": channel,
+            "b_delivery": delivery_id,
+            "b_attempt": attempt,
+            "v_lease_until": lease_until,
+        }
+        statement = _HOLD
         if replies is not None:
-            values["replies"] = [dict(reply) for reply in replies]
-        statement = self._held_by(channel, delivery_id, attempt).values(**values)
+            statement = _HOLD_WITH_REPLIES
+            held["v_replies"] = [dict(reply) for reply in replies]
         with self._db.transaction() as session:
-            return session.connection().execute(statement).rowcount == 1
+            return session.connection().execute(statement, held).rowcount == 1
 
     def answered(self, channel: str, delivery_id: str, attempt: int, at: datetime) -> bool:
         """Mark answered by the holding attempt; the payload and replies go."""
@@ -194,18 +267,13 @@ class SqlDeliveryLog:
         """Mark each (delivery_id, attempt) answered, in one UPDATE."""
         if not marks:
             return 0
-        row = ProcessedDeliveryRow
-        statement = (
-            update(row)
-            .where(
-                row.channel == channel,
-                tuple_(row.delivery_id, row.attempts).in_([tuple(mark) for mark in marks]),
-                row.answered_at.is_(None),
-            )
-            .values(answered_at=at, lease_until=None, payload=None, replies=None)
-        )
+        given = {
+            "b_channel": channel,
+            "b_marks": [tuple(mark) for mark in marks],
+            "v_answered_at": at,
+        }
         with self._db.transaction() as session:
-            return session.connection().execute(statement).rowcount
+            return session.connection().execute(_ANSWERED_MANY, given).rowcount
 
     def due(
         self, channel: str, now: datetime, lease_until: datetime, limit: int, max_attempts: int
@@ -253,20 +321,12 @@ class SqlDeliveryLog:
         also marks a row another replica took in meanwhile answered."""
         row = ProcessedDeliveryRow
         with self._db.transaction() as session:
+            new = {"channel": channel, "delivery_id": delivery_id, "processed_at": utc_now()}
             if answered_at is None:
-                session.execute(
-                    self._insert(
-                        channel=channel,
-                        delivery_id=delivery_id,
-                        payload=dict(payload),
-                        attempts=1,
-                        lease_until=now,
-                    )
-                )
+                later = {"payload": dict(payload), "attempts": 1, "lease_until": now}
+                session.connection().execute(self._new, {**new, **later})
                 return
-            session.execute(
-                self._insert(channel=channel, delivery_id=delivery_id, answered_at=answered_at)
-            )
+            session.connection().execute(self._new, {**new, "answered_at": answered_at})
             session.execute(
                 update(row)
                 .where(
@@ -302,7 +362,7 @@ class SqlTranscriptLog:
             for e in entries
         ]
         with self._db.transaction() as session:
-            session.connection().execute(insert(TranscriptMessageRow), rows)
+            session.connection().execute(_TRANSCRIPT, rows)
 
     def conversation(self, channel: str, conversation_id: str) -> list[TranscriptEntry]:
         """The conversation's messages, oldest first."""
@@ -340,18 +400,19 @@ class SqlQuestionLog:
         """Insert one question (its text and detail cut to `MAX_EVENT_TEXT`)."""
         with self._db.transaction() as session:
             session.connection().execute(
-                insert(UnansweredQuestionRow).values(
-                    channel=question.channel,
-                    conversation_id=question.conversation_id,
-                    user_id=question.user_id,
-                    text=clip(question.text) or "",
-                    language=question.language,
-                    best_intent=question.best_intent,
-                    best_score=question.best_score,
-                    at=question.at,
-                    reason=question.reason,
-                    detail=clip(question.detail),
-                )
+                _QUESTION,
+                {
+                    "channel": question.channel,
+                    "conversation_id": question.conversation_id,
+                    "user_id": question.user_id,
+                    "text": clip(question.text) or "",
+                    "language": question.language,
+                    "best_intent": question.best_intent,
+                    "best_score": question.best_score,
+                    "at": question.at,
+                    "reason": question.reason,
+                    "detail": clip(question.detail),
+                },
             )
 
     def replied(self, channel: str, conversation_id: str, since: datetime, reply: str) -> int:
