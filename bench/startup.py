@@ -52,7 +52,9 @@ def _environment(cache: Path, source: Path | None, cache_dir: Path | None) -> di
     env["XDG_CACHE_HOME"] = str(cache)
     if cache_dir is not None:
         env["LINGANG_CACHE_DIR"] = str(cache_dir)
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    # Bytecode is written and read as for an installed package (else every run of a checkout
+    # whose .pyc files are missing or stale compiles those modules again).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     if source is not None:
         env["PYTHONPATH"] = str(source)
     return env

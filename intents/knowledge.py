@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import re
 import threading
 from collections.abc import Callable
@@ -149,9 +148,8 @@ def _return_freed_memory() -> None:
     Building an index allocates tens of MB of short-lived objects (n-grams, a cache file's
     rows); without this a replica holds about 25 MB more for nothing (docs/models.md).
     """
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return
-    trim = getattr(ctypes.CDLL(name), "malloc_trim", None)  # glibc only
+    # The process's own symbols (libc among them): `ctypes.util.find_library` would run
+    # `ldconfig -p` in a child process, a fork of this whole process at each start.
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)  # glibc only
     if trim is not None:
         trim(0)
