@@ -22,6 +22,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import threading
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -92,6 +93,9 @@ class UseMultilingualEncoder:
             return model
 
         # With a cache folder, a later start reads the loaded model back (multilingual_cache).
+        # One question embedded at a time: each concurrent call holds its own NumPy and BLAS
+        # buffers (40 web threads embedding at once: 20 MB more), and two cores gain little.
+        self._lock = threading.Lock()
         self._model: Any = (
             load()
             if cache_dir is None
@@ -104,9 +108,10 @@ class UseMultilingualEncoder:
         """Embed `texts` (one flat batch, which the backend splits by token budget)."""
         if not texts:
             return np.zeros((0, DIMENSIONS), np.float32)
-        vectors: FloatArray = np.asarray(self._model.encode(list(texts)), dtype=np.float32)
-        if len(texts) > RELEASE_AFTER:  # a catalog's examples: nearly every page was read
-            release(self._model._model.table)
+        with self._lock:
+            vectors: FloatArray = np.asarray(self._model.encode(list(texts)), dtype=np.float32)
+            if len(texts) > RELEASE_AFTER:  # a catalog's examples: nearly every page was read
+                release(self._model._model.table)
         return vectors
 
 
