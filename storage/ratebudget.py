@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Float, delete, func, literal, select
+from sqlalchemy import Float, bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -33,6 +34,33 @@ class SqlRateBudget:
         self._db = database
         self._scope = scope
         self._reservations = itertools.count(1)
+        # The statements, built once (every message sent reserves): SQLAlchemy reuses their
+        # compiled form. SQLite's two-argument max() is PostgreSQL's greatest().
+        postgresql = database.engine.dialect.name == "postgresql"
+        insert: Any = postgresql_insert if postgresql else sqlite_insert
+        larger = func.greatest if postgresql else func.max
+        table, next_free = RateBudgetRow.__table__, RateBudgetRow.__table__.c.next_free
+        floor, step = bindparam("floor", type_=Float()), bindparam("step", type_=Float())
+        slot = larger(next_free, floor) + step
+        # Set the key's slot to `max(slot, floor) + step` (a new key: `floor + step`).
+        self._take_slot = (
+            insert(table)
+            .values(key=bindparam("k"), next_free=floor + step)
+            .on_conflict_do_update(index_elements=["key"], set_={"next_free": slot})
+            .returning(next_free)
+        )
+        # The same, only while the slot is free now (within the burst: `allowance`).
+        self._admit_slot = (
+            insert(table)
+            .values(key=bindparam("k"), next_free=floor + step)
+            .on_conflict_do_update(
+                index_elements=["key"],
+                set_={"next_free": slot},
+                where=slot - bindparam("allowance", type_=Float()) <= floor,
+            )
+            .returning(next_free)
+        )
+        self._slot_of = select(next_free).where(table.c.key == bindparam("k"))
 
     def _key(self, name: str) -> str:
         return f"{self._scope}:{name}"
@@ -62,26 +90,13 @@ class SqlRateBudget:
         taken; else how many seconds until one is, and nothing is taken (one statement:
         the upsert's update applies only when the slot is free)."""
         key, step = self._key(budget.key), budget.interval
-        postgresql = self._db.engine.dialect.name == "postgresql"
-        insert = postgresql_insert if postgresql else sqlite_insert
-        given = literal(now, Float())
-        larger = func.greatest if postgresql else func.max
-        slot = larger(RateBudgetRow.next_free, given) + step
-        statement = (
-            insert(RateBudgetRow)
-            .values(key=key, next_free=now + step)
-            .on_conflict_do_update(
-                index_elements=["key"],
-                set_={"next_free": slot},
-                where=slot - budget.burst * step <= given,
-            )
-            .returning(RateBudgetRow.next_free)
-        )
+        given = {"k": key, "floor": now, "step": step, "allowance": budget.burst * step}
         with self._db.transaction() as session:
-            if session.execute(statement).scalar_one_or_none() is not None:
+            connection = session.connection()
+            if connection.execute(self._admit_slot, given).scalar_one_or_none() is not None:
                 self._prune_now_and_then(session, now)
                 return 0.0
-            taken = session.scalar(select(RateBudgetRow.next_free).where(RateBudgetRow.key == key))
+            taken = connection.execute(self._slot_of, {"k": key}).scalar()
         return max(0.0, float(taken or now) - (budget.burst - 1) * step - now)
 
     def _prune_now_and_then(self, session: Session, now: float) -> None:
@@ -96,21 +111,8 @@ class SqlRateBudget:
     def _take(self, session: Session, key: str, floor: float, step: float) -> float:
         """Set the key's slot to `max(slot, floor) + step` (a new key: `floor + step`), in one
         statement; the new value."""
-        postgresql = self._db.engine.dialect.name == "postgresql"
-        insert = postgresql_insert if postgresql else sqlite_insert
-        given = literal(floor, Float())
-        # SQLite's two-argument max() is PostgreSQL's greatest().
-        larger = func.greatest if postgresql else func.max
-        statement = (
-            insert(RateBudgetRow)
-            .values(key=key, next_free=floor + step)
-            .on_conflict_do_update(
-                index_elements=["key"],
-                set_={"next_free": larger(RateBudgetRow.next_free, given) + step},
-            )
-            .returning(RateBudgetRow.next_free)
-        )
-        return float(session.execute(statement).scalar_one())
+        given = {"k": key, "floor": floor, "step": step}
+        return float(session.connection().execute(self._take_slot, given).scalar_one())
 
     def pause(self, until: float) -> None:
         """Hold every reservation in this scope back until `until` (a later pause wins)."""
@@ -123,5 +125,5 @@ class SqlRateBudget:
             return self._paused_until(session)
 
     def _paused_until(self, session: Session) -> float:
-        query = select(RateBudgetRow.next_free).where(RateBudgetRow.key == self._key(PAUSE_KEY))
-        return float(session.scalar(query) or 0.0)
+        given = {"k": self._key(PAUSE_KEY)}
+        return float(session.connection().execute(self._slot_of, given).scalar() or 0.0)
