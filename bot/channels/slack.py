@@ -259,6 +259,9 @@ class SlackService:
             # HTTP, and bolt checks no signature on them either.
             request_verification_enabled=False,
             ignoring_self_events_enabled=True,
+            # No listener takes the assistant's kwargs (say_stream, set_status ...), which
+            # bolt would otherwise build for every direct message.
+            attaching_conversation_kwargs_enabled=False,
         )
         self.team = SalesTeam(self.client, sales_channel, sales_usergroup)
         # Conversations handed to the sales team: their threads (bot.channels.slack_handoff).
