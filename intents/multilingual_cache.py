@@ -28,7 +28,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2  # 2: the compact tokenizer (intents.use_tokenizer) in place of the package's
 _TABLE, _THREADPOOL = "table", "threadpool"
 
 
