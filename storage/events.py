@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 
 from bot.core.records import MAX_EVENT_TEXT, ConversationEvent, EventKind
 from storage.db import Database
@@ -36,6 +36,9 @@ def event_of(row: ConversationEventRow) -> ConversationEvent:
     )
 
 
+_ADD = insert(cast(Table, ConversationEventRow.__table__))  # built once: every message adds events
+
+
 class SqlEventLog:
     """`EventLog` on `conversation_events`."""
 
@@ -64,7 +67,7 @@ class SqlEventLog:
             for e in events
         ]
         with self._db.transaction() as session:  # Core: a fraction of the ORM's CPU
-            session.connection().execute(insert(ConversationEventRow), rows)
+            session.connection().execute(_ADD, rows)
 
     def answer(self, answer_key: str) -> ConversationEvent | None:
         """The answer (a `turn` event) that offered 👍/👎 under `answer_key`, or None."""
