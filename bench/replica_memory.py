@@ -1,6 +1,7 @@
 """Memory of one `lingang-bot serve` replica, per matcher, against a bare interpreter's.
 
     python bench/replica_memory.py [--questions 40] [--port 8799] [--matchers lexical,semantic]
+                                   [--source TREE]
 
 The baseline, measured in the same run: `python -c "import time; time.sleep(...)"` with the
 same interpreter. Then, for each matcher, a fresh data folder (SQLite) and cache folder and two
@@ -11,7 +12,9 @@ read from /proc: once it answers `/healthz` (idle), after `--questions` question
 and Chinese through the web chat, and after a login of the first admin (one Argon2 check,
 64 MiB). Printed per step: RSS (VmRSS), peak (VmHWM), the peak's ratio to the baseline's RSS,
 and whether the peak is within the target (`--target-mb`, 250: the issue's limit per
-replica). Timings and sizes vary with the machine and what else runs: compare within one run.
+replica). `--source` runs the bot's code from another tree (a `git worktree` of an earlier
+commit, say) with this interpreter and its packages: before and after on one machine. Timings
+and sizes vary with the machine and what else runs: compare within one run.
 """
 
 from __future__ import annotations
@@ -127,6 +130,7 @@ def start(
     questions: int,
     *,
     admin: tuple[str, str] | None,
+    source: Path | None = None,
 ) -> tuple[Start, tuple[str, str] | None]:
     """Start a replica on `folder`, measure it step by step, stop it; the readings and the
     first admin's credentials (printed by the first start, passed in to the second)."""
@@ -140,6 +144,8 @@ def start(
         LINGANG_WEB_CHAT_PER_MINUTE="100000",
         OPENBLAS_NUM_THREADS="1",
     )
+    if source is not None:  # ahead of the editable install's finder
+        env["PYTHONPATH"] = str(source)
     log = folder / f"{name}.log"
     began = time.perf_counter()
     with log.open("w", encoding="utf-8") as output:
@@ -177,6 +183,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8799)
     parser.add_argument("--matchers", default="lexical,semantic")
     parser.add_argument("--target-mb", type=float, default=250.0)
+    parser.add_argument("--source", type=Path, help="run the bot from this tree")
     args = parser.parse_args()
     base = baseline_mb()
     print(f"baseline (python -c 'import time; time.sleep(...)'): RSS {base:.1f} MB")
@@ -190,7 +197,13 @@ def main() -> None:
             admin = None
             for name in ("cold", "warm"):
                 run, admin = start(
-                    Path(folder), name, matcher, args.port, args.questions, admin=admin
+                    Path(folder),
+                    name,
+                    matcher,
+                    args.port,
+                    args.questions,
+                    admin=admin,
+                    source=args.source,
                 )
                 for reading in run.readings:
                     ok = "met" if reading.peak_mb <= args.target_mb else "MISSED"
