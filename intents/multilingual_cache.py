@@ -8,7 +8,8 @@ is mapped again on reading.
 
 The file's key holds the package files' expected digests and their size, modification time
 and inode: a reinstalled or changed package is a new key, so it is loaded (and hashed) from
-the package again. The interpreter and NumPy versions are in the key too.
+the package again. The interpreter and NumPy versions and this package's code are in the key
+too.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from typing import IO, Any
 
 import numpy as np
 
+from intents.knowledge_cache import code_digest
+
 log = logging.getLogger(__name__)
 
 FORMAT = 2  # 2: the compact tokenizer (intents.use_tokenizer) in place of the package's
@@ -34,7 +37,9 @@ _TABLE, _THREADPOOL = "table", "threadpool"
 
 def model_file(cache_dir: Path, package_dir: Path, expected: Mapping[str, str]) -> Path:
     """The cache file for the package in `package_dir` as it is on disk now."""
+    # This package's code too: how the backend is assembled (intents.use_table) may change.
     signature: list[object] = [FORMAT, sys.version, np.__version__, str(package_dir)]
+    signature.append(code_digest())
     for name, digest in sorted(expected.items()):
         try:
             stat = (package_dir / name).stat()
