@@ -114,7 +114,30 @@ class _Unpickler(pickle.Unpickler):
         return self._encoder
 
 
+def trusted(file: Path) -> bool:
+    """Whether `file` may be unpickled: this user's own, written by no one else (not group-
+    or world-writable, in a folder others cannot write to). A pickle runs code when read, so a
+    cache folder shared with other users (LINGANG_CACHE_DIR=/tmp/...) is never trusted."""
+    try:
+        mine = file.stat()
+        folder = file.parent.stat()
+    except OSError:
+        return False
+    uid = os.getuid()
+    return (
+        mine.st_uid == uid
+        and not mine.st_mode & 0o022
+        and folder.st_uid == uid
+        and not folder.st_mode & 0o022
+    )
+
+
 def _read(file: Path, encoder: Encoder | None, kind: type[T]) -> T | None:
+    if not file.is_file():
+        return None
+    if not trusted(file):
+        log.warning("knowledge cache %s not read: others can write it or its folder", file)
+        return None
     try:
         with file.open("rb") as handle:
             knowledge = _Unpickler(handle, encoder).load()

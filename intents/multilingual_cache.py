@@ -27,7 +27,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from intents.knowledge_cache import code_digest
+from intents.knowledge_cache import code_digest, trusted
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,11 @@ def _threadpool() -> Any:
 
 
 def _read(file: Path, table_file: Path) -> Any:
+    if not file.is_file():
+        return None
+    if not trusted(file):
+        log.warning("model cache %s not read: others can write it or its folder", file)
+        return None
     try:
         with file.open("rb") as handle:
             return _Unpickler(handle, table_file).load()

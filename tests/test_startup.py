@@ -207,3 +207,22 @@ def test_a_cache_folder_that_cannot_be_written_does_not_stop_the_start(tmp_path:
     base = KnowledgeBase(PACKAGED_DIR, encoder, EmbeddingCache(blocked), blocked, blocked)
     assert answer(base.current, "What is Lingang?").match is not None
     assert base.current.matcher.semantic
+
+
+def test_a_cache_file_others_can_write_is_not_unpickled(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A pickle runs code when read: a folder shared with other users is never trusted."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    KnowledgeBase(PACKAGED_DIR, knowledge_cache=shared)
+    [file] = shared.glob("knowledge-*.pickle")
+    assert knowledge_cache.trusted(file)
+    shared.chmod(0o777)
+    assert not knowledge_cache.trusted(file)
+    monkeypatch.setattr(intents.knowledge, "build_knowledge", _no_build)
+    with pytest.raises(AssertionError, match="built again"):
+        KnowledgeBase(PACKAGED_DIR, knowledge_cache=shared)
+    shared.chmod(0o755)
+    file.chmod(0o666)
+    assert not knowledge_cache.trusted(file)
