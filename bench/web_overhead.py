@@ -19,11 +19,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -176,43 +178,54 @@ async def web_layer(requests: int, folder: Path) -> dict[str, float]:
         app.close()
 
 
+def _serve_fakes(pipe: Connection) -> None:
+    """The fake APIs, in a process of their own (their threads would share this one's GIL)."""
+    from tests.fakes.slack_api import FakeSlackApi  # noqa: PLC0415
+    from tests.fakes.telegram_api import FakeBotApi  # noqa: PLC0415
+
+    with FakeBotApi() as closing, FakeBotApi() as keeping, FakeSlackApi() as slack_api:
+        closing.keep_alive = False  # as the fake did before 7e35cdd (HTTP/1.0)
+        pipe.send((closing.base_url, keeping.base_url, slack_api.base_url))
+        pipe.recv()  # until told to stop
+
+
 async def sending(count: int) -> dict[str, float]:
-    """CPU of this thread (the event loop's) per reply sent to the fake APIs: Telegram's over
-    kept-alive connections or a connection per call, Slack's through one session or a session
-    per call (what slack_sdk does without one). The fakes answer in threads of their own,
-    which are not counted."""
+    """CPU of this process per reply sent to the fake APIs (served by another process):
+    Telegram's over kept-alive connections or a connection per call, Slack's through one
+    session or a session per call (what slack_sdk does without one)."""
     import aiohttp  # noqa: PLC0415
     from telegram import Bot  # noqa: PLC0415
 
     from bot.channels.slack import retrying_client  # noqa: PLC0415
-    from tests.fakes.slack_api import FakeSlackApi  # noqa: PLC0415
-    from tests.fakes.telegram_api import FakeBotApi  # noqa: PLC0415
 
+    ours, theirs = multiprocessing.Pipe()
+    fakes = multiprocessing.Process(target=_serve_fakes, args=(theirs,), daemon=True)
+    fakes.start()
+    closing_url, keeping_url, slack_url = ours.recv()
+    text = "The Lingang area is 119.5 km²."
     results = {}
-    with FakeBotApi() as telegram_api, FakeSlackApi() as slack_api:
-        for keep_alive in (False, True):
-            telegram_api.keep_alive = keep_alive
-            async with Bot(TOKEN, base_url=telegram_api.base_url) as bot:
+    try:
+        for name, url in (("a connection per call", closing_url), ("kept-alive", keeping_url)):
+            async with Bot(TOKEN, base_url=url) as bot:
                 await bot.send_message(chat_id=1, text="warm")
-                begin = time.thread_time()
+                begin = time.process_time()
                 for n in range(count):
-                    await bot.send_message(chat_id=100 + n, text="The Lingang area is 119.5 km².")
-                name = "kept-alive connections" if keep_alive else "a connection per call"
-                results[f"telegram sendMessage, {name}"] = (time.thread_time() - begin) / count
-        for shared in (False, True):
-            client = retrying_client(BOT_TOKEN, slack_api.base_url)
-            session = aiohttp.ClientSession() if shared else None
+                    await bot.send_message(chat_id=100 + n, text=text)
+                results[f"telegram sendMessage, {name}"] = (time.process_time() - begin) / count
+        for name in ("a session per call", "one session"):
+            client = retrying_client(BOT_TOKEN, slack_url)
+            session = aiohttp.ClientSession() if name == "one session" else None
             client.session = session
             await client.chat_postMessage(channel="D1", text="warm")
-            begin = time.thread_time()
+            begin = time.process_time()
             for n in range(count):
-                await client.chat_postMessage(
-                    channel=f"D{n}", text="The Lingang area is 119.5 km²."
-                )
-            name = "one session" if shared else "a session per call"
-            results[f"slack chat.postMessage, {name}"] = (time.thread_time() - begin) / count
+                await client.chat_postMessage(channel=f"D{n}", text=text)
+            results[f"slack chat.postMessage, {name}"] = (time.process_time() - begin) / count
             if session is not None:
                 await session.close()
+    finally:
+        ours.send("stop")
+        fakes.join(10)
     return results
 
 
