@@ -22,7 +22,7 @@ from bot.core.dashboard import (
 )
 from bot.core.records import LEAD_STATUSES, Lead
 from storage.db import Database
-from storage.leads import COLUMNS, lead_of
+from storage.leads import COLUMNS, containing, lead_of
 from storage.models import (
     ConversationEventRow,
     HandoffRow,
@@ -34,12 +34,6 @@ from storage.models import (
 TOP = 10
 # A status that counts as "qualified" in the funnel: it was reached on the way.
 QUALIFIED = ("qualified", "won")
-
-
-def _like(text: str) -> str:
-    """A LIKE pattern that finds `text` literally (its % and _ are not wildcards)."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def _where(query: LeadQuery) -> list[ColumnElement[bool]]:
@@ -57,7 +51,7 @@ def _where(query: LeadQuery) -> list[ColumnElement[bool]]:
     if query.created_to:
         conditions.append(LeadRow.created_at < Period(query.created_to, query.created_to).until)
     if query.search:
-        pattern = _like(query.search)
+        pattern = containing(query.search)
         fields: tuple[InstrumentedAttribute[Any], ...] = (
             *(getattr(LeadRow, c) for c in COLUMNS),
             LeadRow.question,
