@@ -92,10 +92,10 @@ class UseMultilingualEncoder:
                 backend.table = _mapped_table(backend.table, cache_dir)
             return model
 
-        # With a cache folder, a later start reads the loaded model back (multilingual_cache).
         # One question embedded at a time: each concurrent call holds its own NumPy and BLAS
         # buffers (40 web threads embedding at once: 20 MB more), and two cores gain little.
         self._lock = threading.Lock()
+        # With a cache folder, a later start reads the loaded model back (multilingual_cache).
         self._model: Any = (
             load()
             if cache_dir is None
