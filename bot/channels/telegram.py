@@ -46,6 +46,7 @@ from bot.channels.inbox import INBOX_LEASE, ClaimsOnly, Intake, Ticket, Unkept
 from bot.channels.ordering import ChatOrder
 from bot.channels.ratelimit import ChatRateLimiter
 from bot.channels.spool import DeliverySpool, private_spool
+from bot.channels.telegram_http import AiohttpRequest
 from bot.core.engine import Engine
 from bot.core.messages import Incoming, Reply
 from bot.core.ports import (
@@ -166,14 +167,16 @@ class TelegramService:
             .rate_limiter(self._limiter)
             # Chats are handled side by side, each one's updates in order (ChatOrder).
             .concurrent_updates(CONCURRENT_UPDATES)
-            .connect_timeout(5)
-            .read_timeout(10)
-            .write_timeout(10)
-            # httpx checks every idle pooled connection (a system call each) before each
-            # request: python-telegram-bot's 256 cost more CPU than the request itself under
-            # load (bench/load.py). Telegram's 30 messages a second need few connections.
-            .connection_pool_size(CONNECTIONS)
-            .pool_timeout(POOL_WAIT)
+            # Over aiohttp (a third of httpx's CPU per request), on few connections: Telegram's
+            # 30 messages a second need few, and a pool of idle ones costs a check each.
+            .request(
+                AiohttpRequest(
+                    connections=CONNECTIONS,
+                    connect_timeout=5,
+                    read_timeout=10,
+                    pool_timeout=POOL_WAIT,
+                )
+            )
         )
         if webhook:
             builder = builder.updater(None)
