@@ -205,8 +205,20 @@ async def sending(count: int) -> dict[str, float]:
     text = "The Lingang area is 119.5 km²."
     results = {}
     try:
-        for name, url in (("a connection per call", closing_url), ("kept-alive", keeping_url)):
-            async with Bot(TOKEN, base_url=url) as bot:
+        telegram = (
+            ("a connection per call", closing_url, None),
+            ("kept-alive", keeping_url, None),
+            ("kept-alive, over aiohttp (ours)", keeping_url, "aiohttp"),
+        )
+        for name, url, transport in telegram:
+            request = None
+            if transport == "aiohttp":
+                from bot.channels.telegram_http import AiohttpRequest  # noqa: PLC0415
+
+                request = AiohttpRequest(
+                    connections=16, connect_timeout=5, read_timeout=10, pool_timeout=10
+                )
+            async with Bot(TOKEN, base_url=url, request=request) as bot:
                 await bot.send_message(chat_id=1, text="warm")
                 begin = time.process_time()
                 for n in range(count):
