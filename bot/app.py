@@ -7,23 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.catalog_edits import CatalogEditor
 from bot.catalog_sync import CatalogSync, serving_folder
-from bot.channels.handoff_delivery import (
-    ProspectChannel,
-    SlackPoster,
-    SlackProspects,
-    TelegramProspects,
-    WebProspects,
-    relay_client,
-)
-from bot.channels.handoff_relay import HandoffRelay
-from bot.channels.ratelimit import ChatRateLimiter
-from bot.channels.slack import SlackService
-from bot.channels.slack_sales import Cards, SlackSalesNotifier
 from bot.channels.spool import DeliverySpool
-from bot.channels.telegram import TelegramService
 from bot.config import Settings
 from bot.core.engine import Engine, utc_now
 from bot.core.handoff import HandoffDesk
@@ -52,6 +40,14 @@ from storage.repositories import (
 from storage.retention import SqlRetention
 from storage.staff import SqlStaff
 from storage.unanswered import SqlUnanswered
+
+if TYPE_CHECKING:
+    # The platforms' SDKs (python-telegram-bot, slack-bolt, aiohttp) take about 0.75 s to
+    # import: only what runs them imports them (the terminal chat and `ask` do not).
+    from bot.channels.handoff_relay import HandoffRelay
+    from bot.channels.slack import SlackService
+    from bot.channels.slack_sales import Cards
+    from bot.channels.telegram import TelegramService
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +228,8 @@ def open_notifier(
     in `cards`), or else the log."""
     if settings.slack_bot_token is None or settings.slack_sales_channel is None:
         return LogNotifier()
+    from bot.channels.slack_sales import SlackSalesNotifier  # noqa: PLC0415  (see above)
+
     return SlackSalesNotifier(
         knowledge,
         token=settings.slack_bot_token.get_secret_value(),
@@ -253,6 +251,9 @@ def build_telegram(app: App) -> TelegramService | None:
     settings = app.settings
     if settings.telegram_bot_token is None:
         return None
+    from bot.channels.ratelimit import ChatRateLimiter  # noqa: PLC0415  (see the imports)
+    from bot.channels.telegram import TelegramService  # noqa: PLC0415
+
     return TelegramService(
         app.engine,
         app.knowledge,
@@ -275,6 +276,8 @@ def build_slack(app: App) -> SlackService | None:
     settings = app.settings
     if settings.slack_bot_token is None:
         return None
+    from bot.channels.slack import SlackService  # noqa: PLC0415  (see the imports)
+
     secret, app_token = settings.slack_signing_secret, settings.slack_app_token
     return SlackService(
         app.engine,
@@ -308,6 +311,16 @@ def build_handoff_relay(
     token, channel = settings.slack_bot_token, settings.slack_sales_channel
     if app.desk is None or slack is None or token is None or channel is None:
         return None
+    from bot.channels.handoff_delivery import (  # noqa: PLC0415  (see the imports)
+        ProspectChannel,
+        SlackPoster,
+        SlackProspects,
+        TelegramProspects,
+        WebProspects,
+        relay_client,
+    )
+    from bot.channels.handoff_relay import HandoffRelay  # noqa: PLC0415
+
     poster = SlackPoster(
         relay_client(token.get_secret_value(), settings.slack_api_url),
         SqlRateBudget(app.storage.database, "slack"),
