@@ -287,13 +287,27 @@ async def test_an_update_kept_nowhere_is_refused_so_telegram_sends_it_again(
 # -- Slack --------------------------------------------------------------------------------
 
 
-def slack_replica(app: App, api: FakeSlackApi) -> SlackService:
+def slack_replica(app: App, api: FakeSlackApi, *, grouped: bool = False) -> SlackService:
+    """A Slack service on `app`'s storage; `grouped`: each turn in one transaction."""
     return SlackService(
         app.engine, app.knowledge, app.storage.leads, app.storage.transcripts,
         app.storage.outgoing, token=BOT_TOKEN, base_url=api.base_url,
         signing_secret=SIGNING_SECRET, app_token=None,
         inbox=app.storage.deliveries, spool=delivery_spool(app.settings), lease=LEASE,
+        units=app.storage.database if grouped else None,
     )  # fmt: skip
+
+
+def slack_settings(folder: Path, api: FakeSlackApi) -> Settings:
+    """Replicas of a Slack app (HTTP mode) sharing one database and folder."""
+    return Settings(
+        _env_file=None,
+        LINGANG_DATA_DIR=folder,
+        LINGANG_MATCHER="lexical",
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=api.base_url,
+    )
 
 
 def signed(event: dict[str, Any]) -> AsyncBoltRequest:
@@ -312,14 +326,7 @@ def slack_api() -> Iterator[FakeSlackApi]:
 async def test_slack_events_whose_listener_died_after_the_ack_are_recovered(
     slack_api: FakeSlackApi, tmp_path: Path
 ) -> None:
-    settings = Settings(
-        _env_file=None,
-        LINGANG_DATA_DIR=tmp_path,
-        LINGANG_MATCHER="lexical",
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=slack_api.base_url,
-    )
+    settings = slack_settings(tmp_path, slack_api)
     apps = build_app(settings), build_app(settings)  # two replicas, one database and folder
     dying, surviving = (slack_replica(app, slack_api) for app in apps)
     try:
@@ -366,25 +373,9 @@ async def test_a_slack_event_answered_is_not_answered_again_after_its_lease(
     # The listener runs after bolt's middleware returned: the delivery reaches it through
     # bolt's context, so its replies are kept and it is marked answered (it used not to be,
     # and every replica's replay loop answered it again once its lease was over).
-    settings = Settings(
-        _env_file=None,
-        LINGANG_DATA_DIR=tmp_path,
-        LINGANG_MATCHER="lexical",
-        SLACK_BOT_TOKEN=BOT_TOKEN,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=slack_api.base_url,
-    )
+    settings = slack_settings(tmp_path, slack_api)
     apps = build_app(settings), build_app(settings)
-    first, second = (
-        SlackService(
-            app.engine, app.knowledge, app.storage.leads, app.storage.transcripts,
-            app.storage.outgoing, token=BOT_TOKEN, base_url=slack_api.base_url,
-            signing_secret=SIGNING_SECRET, app_token=None, inbox=app.storage.deliveries,
-            spool=delivery_spool(app.settings), lease=LEASE,
-            units=app.storage.database if grouped else None,
-        )  # fmt: skip
-        for app in apps
-    )
+    first, second = (slack_replica(app, slack_api, grouped=grouped) for app in apps)
     try:
         await first.start()
         await second.start()

@@ -336,7 +336,7 @@ def _canonical(name: str) -> str:
 
 def _read_body(request: BaseHTTPRequestHandler) -> bytes:
     if request.headers.get("Transfer-Encoding", "").lower() == "chunked":
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             size = int(request.rfile.readline().split(b";")[0].strip() or b"0", 16)
             if size == 0:
