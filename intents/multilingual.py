@@ -95,6 +95,7 @@ class UseMultilingualEncoder:
         # One question embedded at a time: each concurrent call holds its own NumPy and BLAS
         # buffers (40 web threads embedding at once: 20 MB more), and two cores gain little.
         self._lock = threading.Lock()
+        self._since_release = 0  # texts embedded since the table's pages were given back
         # With a cache folder, a later start reads the loaded model back (multilingual_cache).
         self._model: Any = (
             load()
@@ -110,8 +111,13 @@ class UseMultilingualEncoder:
             return np.zeros((0, DIMENSIONS), np.float32)
         with self._lock:
             vectors: FloatArray = np.asarray(self._model.encode(list(texts)), dtype=np.float32)
-            if len(texts) > RELEASE_AFTER:  # a catalog's examples: nearly every page was read
+            # A catalog's examples read nearly every page at once; questions, a few rows each,
+            # add up under load (65 MB resident, counted in every replica's RSS): after every
+            # RELEASE_AFTER texts the pages go back to the page cache, which keeps them.
+            self._since_release += len(texts)
+            if self._since_release > RELEASE_AFTER:
                 release(self._model._model.table)
+                self._since_release = 0
         return vectors
 
 

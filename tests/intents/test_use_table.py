@@ -93,3 +93,17 @@ def test_after_a_large_batch_the_tables_pages_are_given_back(tmp_path: Path) -> 
     assert len(texts) > use_table.RELEASE_AFTER
     assert _resident_kb(file) == 0
     assert np.array_equal(encoder.encode(small), UseMultilingualEncoder().encode(small))
+
+
+def test_questions_one_at_a_time_give_the_pages_back_too(tmp_path: Path) -> None:
+    # Under load, a replica embeds one question at a time: their rows would add up to the
+    # whole table in its RSS.
+    encoder = UseMultilingualEncoder(tmp_path)
+    [file] = tmp_path.glob("use-m3-*-table.npy")
+    questions = [f"{sentence} {n}" for n in range(4) for sentence in _sentences()]
+    assert len(questions) > use_table.RELEASE_AFTER
+    for question in questions[: use_table.RELEASE_AFTER]:
+        encoder.encode([question])
+    assert _resident_kb(file) > 64
+    encoder.encode([questions[use_table.RELEASE_AFTER]])
+    assert _resident_kb(file) == 0, "given back after RELEASE_AFTER questions"
