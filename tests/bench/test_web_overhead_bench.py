@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 ROWS = (
     "bare ASGI app", "telegram webhook", "slack events", "bolt dispatch, configured as before",
     "bolt dispatch, configured as now", "telegram sendMessage, a connection per call",
-    "telegram sendMessage, kept-alive", "slack chat.postMessage, a session per call",
+    "telegram sendMessage, kept-alive", "telegram sendMessage, kept-alive, over aiohttp (ours)",
+    "slack chat.postMessage, a session per call",
     "slack chat.postMessage, one session",
 )  # fmt: skip
 
