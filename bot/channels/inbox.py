@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from bot.channels.spool import DeliverySpool
@@ -164,25 +165,26 @@ class Intake:
     def decide(
         self,
         ticket: Ticket,
-        decide: Callable[[], list[Reply]],
+        decide: Callable[[bool], list[Reply]],
         then: Callable[[list[Reply]], None] | None = None,
     ) -> list[Reply] | None:
-        """The engine's replies (`decide`), kept with the delivery, and `then`'s work with
-        them (a send slot), in one transaction with the engine's turn and the marks of the
+        """The engine's replies (`decide(first)`), kept with the delivery, and `then`'s work
+        with them (a send slot), in one transaction with the engine's turn and the marks of the
         deliveries answered meanwhile; None when another replica holds the delivery now.
 
         When that transaction fails, none of it is kept and it is done again without one
-        (each store's call then handles the database being down its own way)."""
+        (each store's call then handles the database being down its own way), `decide(False)`
+        this time (the first try was counted)."""
         units = self._units or Unbatched()
         marks = self._taken_marks()
         try:
             with units.unit():
-                replies, kept = self._decide(ticket, decide, then)
+                replies, kept = self._decide(ticket, partial(decide, True), then)
                 self._write_marks(marks)
         except UnitFailed as exc:
             log.warning("turn not kept in one transaction (%s); doing it again", exc)
             self._return_marks(marks)
-            replies, kept = self._decide(ticket, decide, then)
+            replies, kept = self._decide(ticket, partial(decide, False), then)
         return replies if kept else None
 
     def _decide(

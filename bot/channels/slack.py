@@ -479,8 +479,8 @@ class SlackService:
         if ticket is None:
             return await asyncio.to_thread(self._engine.handle, incoming, claimed=True)
 
-        def decide() -> list[Reply]:
-            return self._engine.handle(incoming, claimed=True)
+        def decide(first: bool) -> list[Reply]:
+            return self._engine.handle(incoming, claimed=True, observed=first)
 
         replies = await asyncio.to_thread(self._intake.decide, ticket, decide)
         if replies is None:

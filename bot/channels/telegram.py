@@ -376,8 +376,8 @@ class TelegramService:
         """The engine's replies, kept with the update, and the first one's send slot taken,
         in one transaction; None when another replica holds the update now."""
 
-        def decide() -> list[Reply]:
-            return self._engine.handle(incoming, claimed=True)
+        def decide(first: bool) -> list[Reply]:
+            return self._engine.handle(incoming, claimed=True, observed=first)
 
         def then(replies: list[Reply]) -> None:
             if replies:

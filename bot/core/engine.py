@@ -171,12 +171,16 @@ class Engine:
         """
         return self._deliveries.first_delivery(channel, event_id)
 
-    def handle(self, incoming: Incoming, *, claimed: bool = False) -> list[Reply]:
+    def handle(
+        self, incoming: Incoming, *, claimed: bool = False, observed: bool = True
+    ) -> list[Reply]:
         """Decide the replies to `incoming`; a redelivered event gets none.
 
-        `claimed` says the adapter already recorded the delivery with `claim`.
+        `claimed` says the adapter already recorded the delivery with `claim`; `observed`
+        False leaves the turn out of the metrics (a turn done again, its unit of work having
+        failed, was counted the first time).
         """
-        started = time.perf_counter()
+        started = time.perf_counter() if observed else None
         first = claimed or not incoming.event_id
         if not first and not self._first_delivery(incoming.channel, incoming.event_id or ""):
             log.info("duplicate delivery %s on %s dropped", incoming.event_id, incoming.channel)
@@ -238,8 +242,8 @@ class Engine:
         carry the dated caveat."""
         return review.today(self._clock())
 
-    def _observe(self, channel: str, outcome: str, started: float) -> None:
-        if self._observer is not None:
+    def _observe(self, channel: str, outcome: str, started: float | None) -> None:
+        if self._observer is not None and started is not None:
             self._observer.handled(channel, outcome, time.perf_counter() - started)
 
     # -- one turn -------------------------------------------------------------------------

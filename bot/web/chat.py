@@ -150,7 +150,7 @@ def _answer(app: App, incoming: Incoming) -> list[Reply]:
         with app.storage.database.unit():
             return app.engine.handle(incoming)
     except UnitFailed:
-        return app.engine.handle(incoming)
+        return app.engine.handle(incoming, observed=False)  # counted the first time
 
 
 def _is_json(request: Request) -> bool:

@@ -95,7 +95,8 @@ def test_a_turn_whose_unit_failed_is_done_again_without_one(
     assert deliveries.take_in("web", "d1", {"text": "hi"}, NOW)
     turns: list[bool] = []
 
-    def decide() -> list[Reply]:
+    def decide(first: bool) -> list[Reply]:
+        assert first == (not turns), "the first try says so, the second does not"
         turns.append(True)
         conversations.save(ConversationState("web", f"c{len(turns)}", "u1"))
         if len(turns) == 1:  # the first time, the database fails half-way (caught)
